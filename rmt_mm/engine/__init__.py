@@ -1,0 +1,1 @@
+"""Training-time parts of rmt_mm (optimizer wrapper constructors, hooks)."""

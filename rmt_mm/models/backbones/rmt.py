@@ -1,0 +1,354 @@
+"""RMT backbone ("RMT: Retentive Networks Meet Vision Transformers", CVPR 2024).
+
+Module names follow the official implementation (``patch_embed.proj.N``, ``layers.i.blocks.k``,
+``layers.i.Relpos``, ``extra_norms.i``) so that official checkpoints load without renaming.
+"""
+import copy
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule, ModuleList
+from mmengine.model.weight_init import trunc_normal_
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from rmt_mm.registry import MODELS
+from ..layers.masa import ATTN_IMPLS, DWConv2d, MaSA, RelPos2d
+
+ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
+             'mlp_ratios', 'chunkwise_recurrents', 'layerscales')
+PER_STAGE_KEYS = ARCH_KEYS
+NUM_STAGES = 4
+
+
+class FFN(nn.Module):
+    """fc1 -> GELU -> x + DWConv3x3(x) -> fc2 on (B, H, W, C)."""
+
+    def __init__(self, embed_dims: int, hidden_dims: int):
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dims, hidden_dims)
+        self.act = nn.GELU()
+        self.dwconv = DWConv2d(hidden_dims, 3)
+        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.fc1(x))
+        x = x + self.dwconv(x)
+        return self.fc2(x)
+
+
+class RetBlock(nn.Module):
+    """CPE, then pre-norm MaSA and pre-norm FFN with drop path and optional layer scale.
+
+    (B, H, W, C) -> (B, H, W, C).
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, decomposed: bool,
+                 drop_path: float = 0., layerscale: bool = False,
+                 layer_init_values: float = 1e-6, attn_cfg: Optional[dict] = None):
+        super().__init__()
+        self.pos = DWConv2d(embed_dims, 3)
+        self.retention_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.retention = MaSA(embed_dims, num_heads, decomposed, **(attn_cfg or {}))
+        self.final_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.ffn = FFN(embed_dims, ffn_dims)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.layerscale = layerscale
+        if layerscale:
+            self.gamma_1 = nn.Parameter(torch.full((1, 1, 1, embed_dims), layer_init_values))
+            self.gamma_2 = nn.Parameter(torch.full((1, 1, 1, embed_dims), layer_init_values))
+
+    def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
+        x = x + self.pos(x)
+        attn = self.retention(self.retention_layer_norm(x), relpos)
+        ffn_in = x + self.drop_path(self.gamma_1 * attn if self.layerscale else attn)
+        ffn = self.ffn(self.final_layer_norm(ffn_in))
+        return ffn_in + self.drop_path(self.gamma_2 * ffn if self.layerscale else ffn)
+
+
+class Downsample(nn.Module):
+    """Conv3x3 stride 2 + norm between stages: (B, H, W, C) -> (B, H', W', C'), H' = (H-1)//2+1."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm_cfg: dict):
+        super().__init__()
+        self.reduction = nn.Conv2d(in_channels, out_channels, 3, 2, 1)
+        self.norm = build_norm_layer(norm_cfg, out_channels)[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.reduction(x.permute(0, 3, 1, 2))).permute(0, 2, 3, 1)
+
+
+class RMTStage(nn.Module):
+    """RetBlocks sharing one :class:`RelPos2d`, then an optional :class:`Downsample`.
+
+    ``forward`` returns the stage output before downsampling and the downsampled map
+    (``None`` for the last stage), both (B, H, W, C).
+    """
+
+    def __init__(self, embed_dims: int, depth: int, num_heads: int, init_value: float,
+                 heads_range: float, ffn_dims: int, decomposed: bool,
+                 drop_paths: Sequence[float], layerscale: bool, layer_init_values: float,
+                 out_dims: Optional[int], norm_cfg: dict, with_cp: bool,
+                 attn_cfg: Optional[dict]):
+        super().__init__()
+        # The name `Relpos` is the official one; it keeps checkpoint keys unchanged.
+        self.Relpos = RelPos2d(embed_dims, num_heads, init_value, heads_range)
+        self.blocks = ModuleList([
+            RetBlock(embed_dims, num_heads, ffn_dims, decomposed, drop_paths[k], layerscale,
+                     layer_init_values, attn_cfg) for k in range(depth)
+        ])
+        self.downsample = Downsample(embed_dims, out_dims, norm_cfg) if out_dims else None
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor):
+        for block in self.blocks:
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(block, x, self.Relpos, use_reentrant=False)
+            else:
+                x = block(x, self.Relpos)
+        return x, (self.downsample(x) if self.downsample is not None else None)
+
+
+@MODELS.register_module()
+class RMT(BaseModule):
+    """RMT backbone for classification, detection and segmentation.
+
+    Args:
+        arch (str | dict): ``'t'/'tiny'``, ``'s'/'small'``, ``'b'/'base'``, ``'l'/'large'`` or
+            a dict with the keys of ``RMT.arch_zoo`` entries (per-stage lists of 4, plus
+            ``drop_path_rate`` and ``layer_init_values``).
+        in_channels (int): input image channels.
+        drop_path_rate (float, optional): stochastic depth, rising linearly over all blocks;
+            ``None`` takes the arch's official value.
+        out_indices (Sequence[int]): stages (0-3) whose outputs are returned, NCHW.
+        out_norm (bool): one LayerNorm per output stage (official dense backbone,
+            ``extra_norms.i``); the classifier uses the raw last stage instead.
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k >= 1 the stem and stages 0..k-1
+            (with their downsampling and output norms): parameters and BN statistics.
+        norm_eval (bool): keep every BatchNorm (SyncBatchNorm included) in eval mode while
+            training.
+        norm_cfg (dict): norm of the stem and downsampling convs (official: BN in the
+            classifier, SyncBN in the dense backbones).
+        with_cp (bool | Sequence[bool]): gradient checkpointing of the blocks, per stage.
+        attn_impl (str): MaSA implementation, one of ``'auto'``, ``'sdpa'``, ``'chunked'``,
+            ``'reference'`` (see :mod:`rmt_mm.models.layers.masa`). All give the same numbers.
+        attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``).
+        init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
+            official or rmt_mm checkpoints (see :func:`rmt_mm.utils.load_backbone_checkpoint`).
+    """
+
+    arch_zoo: Dict[str, dict] = {
+        **dict.fromkeys(['t', 'tiny'], dict(
+            embed_dims=[64, 128, 256, 512], depths=[2, 2, 8, 2], num_heads=[4, 4, 8, 16],
+            init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 3, 3, 3],
+            chunkwise_recurrents=[True, True, False, False],
+            layerscales=[False, False, False, False], layer_init_values=1e-6,
+            drop_path_rate=0.1)),
+        **dict.fromkeys(['s', 'small'], dict(
+            embed_dims=[64, 128, 256, 512], depths=[3, 4, 18, 4], num_heads=[4, 4, 8, 16],
+            init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[4, 4, 3, 3],
+            chunkwise_recurrents=[True, True, True, False],
+            layerscales=[False, False, False, False], layer_init_values=1e-6,
+            drop_path_rate=0.15)),
+        **dict.fromkeys(['b', 'base'], dict(
+            embed_dims=[80, 160, 320, 512], depths=[4, 8, 25, 8], num_heads=[5, 5, 10, 16],
+            init_values=[2, 2, 2, 2], heads_ranges=[5, 5, 6, 6], mlp_ratios=[4, 4, 3, 3],
+            chunkwise_recurrents=[True, True, True, False],
+            layerscales=[False, False, True, True], layer_init_values=1e-6,
+            drop_path_rate=0.4)),
+        **dict.fromkeys(['l', 'large'], dict(
+            embed_dims=[112, 224, 448, 640], depths=[4, 8, 25, 8], num_heads=[7, 7, 14, 20],
+            init_values=[2, 2, 2, 2], heads_ranges=[6, 6, 6, 6], mlp_ratios=[4, 4, 3, 3],
+            chunkwise_recurrents=[True, True, True, False],
+            layerscales=[False, False, True, True], layer_init_values=1e-6,
+            drop_path_rate=0.5)),
+    }
+
+    def __init__(self,
+                 arch: Union[str, dict] = 't',
+                 in_channels: int = 3,
+                 drop_path_rate: Optional[float] = None,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 out_norm: bool = True,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 with_cp: Union[bool, Sequence[bool]] = False,
+                 attn_impl: str = 'auto',
+                 attn_cfg: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self.parse_arch(arch)
+        arch = self.arch_settings
+        self.embed_dims = arch['embed_dims']
+        self.depths = arch['depths']
+        self.num_stages = NUM_STAGES
+        self.out_indices = self._check_out_indices(out_indices)
+        if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= NUM_STAGES:
+            raise ValueError(f'RMT: frozen_stages must be an int in [-1, {NUM_STAGES}] '
+                             f'(-1: nothing, 0: stem, k: stem + stages 0..k-1), '
+                             f'got {frozen_stages!r}')
+        if attn_impl not in ATTN_IMPLS:
+            raise ValueError(f'RMT: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+        if isinstance(with_cp, bool):
+            with_cp = [with_cp] * NUM_STAGES
+        if len(with_cp) != NUM_STAGES:
+            raise ValueError(f'RMT: with_cp must be a bool or {NUM_STAGES} bools, got {with_cp}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.out_norm = out_norm
+        if drop_path_rate is None:
+            drop_path_rate = arch['drop_path_rate']
+
+        c0 = self.embed_dims[0]
+        stem = [
+            nn.Conv2d(in_channels, c0 // 2, 3, 2, 1), build_norm_layer(norm_cfg, c0 // 2)[1],
+            nn.GELU(),
+            nn.Conv2d(c0 // 2, c0 // 2, 3, 1, 1), build_norm_layer(norm_cfg, c0 // 2)[1],
+            nn.GELU(),
+            nn.Conv2d(c0 // 2, c0, 3, 2, 1), build_norm_layer(norm_cfg, c0)[1], nn.GELU(),
+            nn.Conv2d(c0, c0, 3, 1, 1), build_norm_layer(norm_cfg, c0)[1],
+        ]
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Sequential(*stem)
+
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(self.depths))]
+        attn_cfg = dict(attn_cfg or {}, attn_impl=attn_impl)
+        self.layers = ModuleList()
+        for i in range(NUM_STAGES):
+            first = sum(self.depths[:i])
+            self.layers.append(RMTStage(
+                embed_dims=self.embed_dims[i], depth=self.depths[i],
+                num_heads=arch['num_heads'][i], init_value=arch['init_values'][i],
+                heads_range=arch['heads_ranges'][i],
+                ffn_dims=int(arch['mlp_ratios'][i] * self.embed_dims[i]),
+                decomposed=arch['chunkwise_recurrents'][i],
+                drop_paths=dpr[first:first + self.depths[i]],
+                layerscale=arch['layerscales'][i],
+                layer_init_values=arch['layer_init_values'],
+                out_dims=self.embed_dims[i + 1] if i < NUM_STAGES - 1 else None,
+                norm_cfg=norm_cfg, with_cp=with_cp[i], attn_cfg=attn_cfg))
+        if out_norm:
+            # Official dense backbones keep a LayerNorm for every stage, used or not, so
+            # their checkpoints load; only the ones in out_indices run.
+            self.extra_norms = ModuleList(nn.LayerNorm(c) for c in self.embed_dims)
+        self._freeze_stages()
+
+    @classmethod
+    def parse_arch(cls, arch: Union[str, dict]) -> dict:
+        """Resolve an arch name or dict into a full, checked settings dict."""
+        names = sorted(cls.arch_zoo)
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in cls.arch_zoo:
+                raise ValueError(f'RMT: unknown arch {arch!r}; valid names are {names} '
+                                 f'or a dict with the keys {list(ARCH_KEYS)}')
+            return copy.deepcopy(cls.arch_zoo[key])
+        if not isinstance(arch, dict):
+            raise ValueError(f'RMT: arch must be one of {names} or a dict, got {arch!r}')
+        missing = [k for k in ARCH_KEYS if k not in arch]
+        unknown = [k for k in arch if k not in ARCH_KEYS + ('drop_path_rate', 'layer_init_values')]
+        if missing or unknown:
+            raise ValueError(f'RMT: arch dict is missing {missing} and has unknown keys '
+                             f'{unknown}; it needs {list(ARCH_KEYS)} (lists of {NUM_STAGES}) '
+                             f'and may set drop_path_rate, layer_init_values')
+        arch = dict(dict(drop_path_rate=0.1, layer_init_values=1e-6), **copy.deepcopy(arch))
+        for key in PER_STAGE_KEYS:
+            if len(arch[key]) != NUM_STAGES:
+                raise ValueError(f'RMT: arch[{key!r}] must list {NUM_STAGES} stages, '
+                                 f'got {arch[key]}')
+        for i, (dims, heads) in enumerate(zip(arch['embed_dims'], arch['num_heads'])):
+            if dims % heads or (dims // heads) % 2:
+                raise ValueError(
+                    f'RMT: stage {i}: embed_dims {dims} must split into num_heads {heads} '
+                    f'heads of even size (rotary pairs); e.g. embed_dims={2 * heads * 8}')
+        return arch
+
+    def _check_out_indices(self, out_indices: Sequence[int]) -> tuple:
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        out_indices = tuple(i + NUM_STAGES if isinstance(i, int) and i < 0 else i
+                            for i in out_indices)
+        bad = [i for i in out_indices if not isinstance(i, int) or not 0 <= i < NUM_STAGES]
+        if bad or not out_indices:
+            raise ValueError(f'RMT: out_indices {out_indices} must be stage indices in '
+                             f'[0, {NUM_STAGES - 1}] (negative ones count from the end)')
+        return out_indices
+
+    def _freeze_stages(self):
+        frozen = []
+        if self.frozen_stages >= 0:
+            frozen.append(self.patch_embed)
+        for i in range(max(self.frozen_stages, 0)):
+            frozen.append(self.layers[i])
+            if self.out_norm:
+                frozen.append(self.extra_norms[i])
+        for module in frozen:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):  # BatchNorm*d and SyncBatchNorm
+                    module.eval()
+        return self
+
+    def init_weights(self):
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            from rmt_mm.utils.checkpoint import load_backbone_checkpoint
+            load_backbone_checkpoint(self, self.init_cfg['checkpoint'],
+                                     prefix=self.init_cfg.get('prefix'))
+            self._is_init = True
+            return
+        super().init_weights()
+        if self.init_cfg is None:
+            # The official initialisation (for training from scratch).
+            for module in self.modules():
+                if isinstance(module, nn.Linear):
+                    trunc_normal_(module.weight, std=.02)
+                    nn.init.constant_(module.bias, 0)
+                elif isinstance(module, nn.LayerNorm):
+                    nn.init.constant_(module.weight, 1.0)
+                    nn.init.constant_(module.bias, 0)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """(B, in_channels, H, W) -> tuple of (B, C_i, H_i, W_i) for i in out_indices."""
+        x = self.patch_embed.proj(x).permute(0, 2, 3, 1)  # (B, H/4, W/4, C0)
+        outs = []
+        for i, stage in enumerate(self.layers):
+            out, x = stage(x)
+            if i in self.out_indices:
+                if self.out_norm:
+                    out = self.extra_norms[i](out)
+                outs.append(out.permute(0, 3, 1, 2).contiguous())
+        return tuple(outs)
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Layer id of a parameter for layer-wise learning-rate decay.
+
+        Stem: 0; block k of stage i: sum(depths[:i]) + k + 1; the downsampling after stage i:
+        sum(depths[:i + 1]); anything else (output norms, other modules): the last id.
+
+        Returns:
+            tuple[int, int]: the layer depth and the total number of layer ids.
+        """
+        num_layers = sum(self.depths) + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.startswith('patch_embed'):
+            return 0, num_layers
+        if name.startswith('layers.'):
+            parts = name.split('.')
+            stage = int(parts[1])
+            if parts[2] == 'blocks':
+                return sum(self.depths[:stage]) + int(parts[3]) + 1, num_layers
+            return min(sum(self.depths[:stage + 1]), num_layers - 1), num_layers
+        return num_layers - 1, num_layers

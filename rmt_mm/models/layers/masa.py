@@ -1,0 +1,298 @@
+"""Manhattan Self-Attention (MaSA): RMT's attention with an explicit spatial decay prior.
+
+Everything about MaSA lives here: the per-stage rotary tables and Manhattan decay masks
+(:class:`RelPos2d`) and the attention itself (:class:`MaSA`) in its two forms:
+
+- decomposed: attention along W inside each row, then along H inside each column of that
+  result, each biased by a 1-D decay ``|i - j| * log(gamma)``;
+- full: one attention over all H*W tokens biased by the 2-D Manhattan decay.
+
+Three implementations compute the same numbers (``attn_impl``):
+
+- ``'reference'``: the official computation step by step (materialised logits, softmax, matmul);
+  kept as the ground truth the tests compare against.
+- ``'sdpa'``: fused ``scaled_dot_product_attention`` with the cached decay as an additive float
+  bias, laid out so that no head permute is needed.
+- ``'chunked'``: full form only, queries in blocks with the decay of each block built on the
+  fly and recomputed in backward, so memory no longer grows with the square of the token count.
+- ``'auto'`` (default): ``'sdpa'``, and ``'chunked'`` for a full-form stage whose decay mask
+  would exceed ``max_mask_bytes``.
+"""
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'chunked')
+
+
+def rotate_every_two(x: torch.Tensor) -> torch.Tensor:
+    """(..., d) -> (..., d): pairs (x0, x1), (x2, x3), ... become (-x1, x0), (-x3, x2), ..."""
+    x = x.unflatten(-1, (-1, 2))
+    return torch.stack((-x[..., 1], x[..., 0]), dim=-1).flatten(-2)
+
+
+def theta_shift(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+    """Rotary position rotation of the official code: x * cos + rotate_every_two(x) * sin."""
+    return x * cos + rotate_every_two(x) * sin
+
+
+class DWConv2d(nn.Module):
+    """Depthwise conv on channels-last maps: (B, H, W, C) -> (B, H, W, C).
+
+    A module of its own (``.conv``) so that official checkpoint keys load unchanged.
+    """
+
+    def __init__(self, channels: int, kernel_size: int):
+        super().__init__()
+        self.conv = nn.Conv2d(
+            channels, channels, kernel_size, 1, kernel_size // 2, groups=channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class RelPos2d(nn.Module):
+    """Rotary tables and Manhattan decay masks of one stage (official ``RetNetRelPos2d``).
+
+    Buffers (persistent: official checkpoints carry them as ``layers.i.Relpos.*``):
+        angle (d,): rotary frequencies, each repeated twice.
+        decay (n,): log(gamma_h), gamma_h = 1 - 2^(-init_value - heads_range * h / n).
+
+    Tables and masks depend only on the feature size, so they are cached per
+    (size, form, device, dtype) in a small LRU: every block of the stage and every iteration
+    at that size reuse them. The cache is skipped under ``torch.compile`` (the compiler folds
+    the construction into the graph instead) and cleared when the buffers are reloaded.
+    """
+
+    cache_size = 4
+
+    def __init__(self, embed_dims: int, num_heads: int, init_value: float,
+                 heads_range: float):
+        super().__init__()
+        head_dims = embed_dims // num_heads
+        angle = 1.0 / (10000**torch.linspace(0, 1, head_dims // 2))
+        angle = angle.unsqueeze(-1).repeat(1, 2).flatten()
+        heads = torch.arange(num_heads, dtype=torch.float)
+        decay = torch.log(1 - 2**(-init_value - heads_range * heads / num_heads))
+        self.register_buffer('angle', angle)
+        self.register_buffer('decay', decay)
+        self.num_heads = num_heads
+        self._cache = OrderedDict()
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._cache.clear()
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def _apply(self, fn, *args, **kwargs):
+        self._cache.clear()
+        return super()._apply(fn, *args, **kwargs)
+
+    def _cached(self, key, build):
+        if torch.compiler.is_compiling():
+            return build()
+        value = self._cache.get(key)
+        if value is None:
+            value = build()
+            self._cache[key] = value
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return value
+
+    def rotary(self, height: int, width: int):
+        """sin, cos of the row-major token index times angle: each (H, W, d), fp32."""
+        def build():
+            index = torch.arange(height * width, device=self.decay.device).to(self.decay)
+            phase = index[:, None] * self.angle[None, :]
+            return (torch.sin(phase).reshape(height, width, -1),
+                    torch.cos(phase).reshape(height, width, -1))
+        return self._cached(('rotary', height, width), build)
+
+    def decay_1d(self, length: int, dtype=None) -> torch.Tensor:
+        """(n, L, L): |i - j| * decay_h."""
+        dtype = dtype or self.decay.dtype
+
+        def build():
+            index = torch.arange(length, device=self.decay.device).to(self.decay)
+            dist = (index[:, None] - index[None, :]).abs()
+            return (dist * self.decay[:, None, None]).to(dtype)
+        return self._cached(('1d', length, dtype), build)
+
+    def decay_2d(self, height: int, width: int, dtype=None) -> torch.Tensor:
+        """(n, H*W, H*W): (|r1 - r2| + |c1 - c2|) * decay_h over row-major tokens."""
+        dtype = dtype or self.decay.dtype
+
+        def build():
+            return self.decay_2d_rows(height, width, 0, height * width).to(dtype)
+        return self._cached(('2d', height, width, dtype), build)
+
+    def decay_2d_rows(self, height: int, width: int, start: int, stop: int) -> torch.Tensor:
+        """Rows [start, stop) of :meth:`decay_2d`, built without the cache: (n, stop-start, H*W)."""
+        device = self.decay.device
+        keys = torch.arange(height * width, device=device)
+        queries = keys[start:stop]
+        dist = ((queries[:, None] // width - keys[None, :] // width).abs() +
+                (queries[:, None] % width - keys[None, :] % width).abs())
+        return dist.to(self.decay) * self.decay[:, None, None]
+
+    def extra_repr(self) -> str:
+        return f'num_heads={self.num_heads}, head_dims={self.angle.numel()}'
+
+
+class MaSA(nn.Module):
+    """Manhattan Self-Attention on channels-last maps: (B, H, W, C) -> (B, H, W, C).
+
+    Args:
+        embed_dims: channels C.
+        num_heads: heads n; C / n must be even (rotary pairs).
+        decomposed: attention along W then H (official ``VisionRetentionChunk``) if True,
+            over all tokens (official ``VisionRetentionAll``) if False.
+        attn_impl: one of ``ATTN_IMPLS`` (see the module docstring).
+        max_mask_bytes: with ``attn_impl='auto'``, a full-form stage whose cached decay mask
+            would be larger than this runs ``'chunked'``.
+        chunk_size: query tokens per block of the ``'chunked'`` implementation.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, decomposed: bool,
+                 attn_impl: str = 'auto', max_mask_bytes: int = 1 << 30,
+                 chunk_size: int = 1024):
+        super().__init__()
+        if embed_dims % num_heads or (embed_dims // num_heads) % 2:
+            raise ValueError(
+                f'MaSA: embed_dims ({embed_dims}) must split into num_heads ({num_heads}) '
+                f'heads of even size for the rotary pairs')
+        if attn_impl not in ATTN_IMPLS:
+            raise ValueError(f'MaSA: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+        if attn_impl == 'chunked' and decomposed:
+            raise ValueError(
+                "MaSA: attn_impl='chunked' bounds the memory of full-form stages only; "
+                "decomposed stages use 'sdpa' or 'reference'")
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.head_dims = embed_dims // num_heads
+        self.scaling = self.head_dims**-0.5
+        self.decomposed = decomposed
+        self.attn_impl = attn_impl
+        self.max_mask_bytes = max_mask_bytes
+        self.chunk_size = chunk_size
+        self.q_proj = nn.Linear(embed_dims, embed_dims)
+        self.k_proj = nn.Linear(embed_dims, embed_dims)
+        self.v_proj = nn.Linear(embed_dims, embed_dims)
+        self.lepe = DWConv2d(embed_dims, 5)
+        self.out_proj = nn.Linear(embed_dims, embed_dims)
+
+    def extra_repr(self) -> str:
+        form = 'decomposed' if self.decomposed else 'full'
+        return f'num_heads={self.num_heads}, form={form}, attn_impl={self.attn_impl!r}'
+
+    def resolve_impl(self, height: int, width: int, dtype: torch.dtype) -> str:
+        """The implementation a forward at this size runs."""
+        if self.attn_impl != 'auto':
+            return self.attn_impl
+        if self.decomposed:
+            return 'sdpa'
+        tokens = height * width
+        mask_bytes = self.num_heads * tokens * tokens * torch.finfo(dtype).bits // 8
+        return 'chunked' if mask_bytes > self.max_mask_bytes else 'sdpa'
+
+    def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
+        B, H, W, C = x.shape
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        lepe = self.lepe(v)
+        sin, cos = relpos.rotary(H, W)  # (H, W, d) each
+        impl = self.resolve_impl(H, W, q.dtype)
+        if impl == 'reference':
+            out = self._reference(q, k, v, sin, cos, relpos)
+        else:
+            # (B, H, W, n, d): heads split in place, tables broadcast over heads.
+            shape = (B, H, W, self.num_heads, self.head_dims)
+            sin, cos = sin.unsqueeze(2), cos.unsqueeze(2)
+            qr = theta_shift(q.view(shape), sin, cos).to(q.dtype)
+            kr = theta_shift(k.view(shape), sin, cos).to(k.dtype)
+            v = v.view(shape)
+            if self.decomposed:
+                out = self._sdpa_decomposed(qr, kr, v, relpos)
+            elif impl == 'sdpa':
+                out = self._sdpa_full(qr, kr, v, relpos)
+            else:
+                out = self._chunked_full(qr, kr, v, relpos)
+        return self.out_proj(out + lepe)
+
+    def _reference(self, q, k, v, sin, cos, relpos):
+        """The official computation, step by step. (B, H, W, C) each -> (B, H, W, C)."""
+        B, H, W, C = q.shape
+        n, d = self.num_heads, self.head_dims
+        k = k * self.scaling
+        q = q.view(B, H, W, n, d).permute(0, 3, 1, 2, 4)  # (B, n, H, W, d)
+        k = k.view(B, H, W, n, d).permute(0, 3, 1, 2, 4)
+        qr, kr = theta_shift(q, sin, cos), theta_shift(k, sin, cos)
+        if self.decomposed:
+            # along W: (B, H, n, W, W)
+            v = v.reshape(B, H, W, n, d).permute(0, 1, 3, 2, 4)  # (B, H, n, W, d)
+            attn = qr.transpose(1, 2) @ kr.transpose(1, 2).transpose(-1, -2)
+            attn = torch.softmax(attn + relpos.decay_1d(W), -1)
+            v = attn @ v  # (B, H, n, W, d)
+            # along H: (B, W, n, H, H)
+            qr_h, kr_h = qr.permute(0, 3, 1, 2, 4), kr.permute(0, 3, 1, 2, 4)
+            v = v.permute(0, 3, 2, 1, 4)  # (B, W, n, H, d)
+            attn = torch.softmax(qr_h @ kr_h.transpose(-1, -2) + relpos.decay_1d(H), -1)
+            out = (attn @ v).permute(0, 3, 1, 2, 4)  # (B, H, W, n, d)
+        else:
+            qr, kr = qr.flatten(2, 3), kr.flatten(2, 3)  # (B, n, HW, d)
+            v = v.reshape(B, H, W, n, d).permute(0, 3, 1, 2, 4).flatten(2, 3)
+            attn = torch.softmax(qr @ kr.transpose(-1, -2) + relpos.decay_2d(H, W), -1)
+            out = (attn @ v).transpose(1, 2)  # (B, HW, n, d)
+        return out.reshape(B, H, W, C)
+
+    def _sdpa_decomposed(self, qr, kr, v, relpos):
+        """(B, H, W, n, d) each -> (B, H, W, C)."""
+        B, H, W, n, d = qr.shape
+        dtype = qr.dtype
+        # Along W: batch (B*H), heads n, sequence W; merging B and H is a free view.
+        rows = lambda t: t.reshape(B * H, W, n, d).transpose(1, 2)  # noqa: E731
+        v1 = F.scaled_dot_product_attention(
+            rows(qr), rows(kr), rows(v), attn_mask=relpos.decay_1d(W, dtype),
+            scale=self.scaling)  # (B*H, n, W, d)
+        # Along H: batch (B*W), heads n, sequence H; one copy per tensor into column order.
+        cols = lambda t: t.transpose(1, 2).reshape(B * W, H, n, d).transpose(1, 2)  # noqa: E731
+        v1 = v1.transpose(1, 2).reshape(B, H, W, n, d)
+        out = F.scaled_dot_product_attention(
+            cols(qr), cols(kr), cols(v1), attn_mask=relpos.decay_1d(H, dtype),
+            scale=self.scaling)  # (B*W, n, H, d)
+        return out.transpose(1, 2).reshape(B, W, H, n * d).transpose(1, 2)
+
+    def _sdpa_full(self, qr, kr, v, relpos):
+        """(B, H, W, n, d) each -> (B, H, W, C)."""
+        B, H, W, n, d = qr.shape
+        tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
+        out = F.scaled_dot_product_attention(
+            tokens(qr), tokens(kr), tokens(v), attn_mask=relpos.decay_2d(H, W, qr.dtype),
+            scale=self.scaling)  # (B, n, HW, d)
+        return out.transpose(1, 2).reshape(B, H, W, n * d)
+
+    def _chunked_full(self, qr, kr, v, relpos):
+        """Query blocks with their decay rows built on the fly: (B, H, W, n, d) -> (B, H, W, C)."""
+        B, H, W, n, d = qr.shape
+        tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
+        q, k, v = tokens(qr), tokens(kr), tokens(v)
+
+        def block(q_block, k, v, start, stop):
+            bias = relpos.decay_2d_rows(H, W, start, stop).to(q_block.dtype)
+            return F.scaled_dot_product_attention(
+                q_block, k, v, attn_mask=bias, scale=self.scaling)
+
+        outs = []
+        for start in range(0, H * W, self.chunk_size):
+            stop = min(start + self.chunk_size, H * W)
+            q_block = q[:, :, start:stop]
+            if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad):
+                # Recompute the block (and its bias) in backward instead of keeping the bias.
+                outs.append(checkpoint(block, q_block, k, v, start, stop, use_reentrant=False))
+            else:
+                outs.append(block(q_block, k, v, start, stop))
+        out = torch.cat(outs, dim=2)  # (B, n, HW, d)
+        return out.transpose(1, 2).reshape(B, H, W, n * d)

@@ -1,0 +1,70 @@
+"""rmt_mm: the RMT backbone (CVPR 2024) for OpenMMLab 2.0.
+
+Like mmdet and mmseg, the ``configs/`` and ``tools/`` folders are shipped inside the package
+under ``rmt_mm/.mim`` so that a pip-installed rmt_mm can be used with ``mim`` and downstream
+configs can inherit ours (``_base_ = ['mmdet::...']`` style, see README).
+"""
+import os
+import os.path as osp
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join(HERE, 'rmt_mm', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+def add_mim_extension():
+    """Link (editable installs) or copy (wheels, sdists) configs/ and tools/ into rmt_mm/.mim."""
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
+        mode = 'copy'
+    else:
+        return
+    mim_path = osp.join(HERE, 'rmt_mm', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in ('configs', 'tools', 'model-index.yml'):
+        src, dst = osp.join(HERE, name), osp.join(mim_path, name)
+        if not osp.exists(src):
+            continue
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isdir(src):
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
+
+setup(
+    name='rmt_mm',
+    version=read_version(),
+    description='RMT (Retentive Networks Meet Vision Transformers) for OpenMMLab 2.0: '
+    'mmpretrain, mmdet and mmseg',
+    long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.11',
+    packages=find_packages(include=['rmt_mm', 'rmt_mm.*']),
+    include_package_data=True,
+    package_data={'rmt_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/model-index.yml']},
+    install_requires=[
+        'torch>=2.6', 'mmengine==0.10.7', 'mmcv==2.1.0', 'mmdet==3.3.0',
+        'mmsegmentation==1.2.2', 'mmpretrain==1.2.0', 'ftfy', 'regex', 'pycocotools',
+    ],
+    extras_require={'tests': ['pytest', 'pytest-timeout', 'scikit-image']},
+    zip_safe=False,
+)

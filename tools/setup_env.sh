@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Create or reuse the project's virtual environment (.venv) with the pinned OpenMMLab stack.
+#
+# Idempotent: a stamp file records the hash of this script and of setup.py; when both are
+# unchanged and the venv imports cleanly, nothing is reinstalled.
+#
+# Environment variables:
+#   RMT_VENV        where the venv lives (default: <repo>/.venv)
+#   RMT_PYTHON      interpreter used to create it (default: python3.11, then python3)
+#   RMT_WHEELS_DIR  folder searched for a prebuilt mmcv wheel (default: <repo>/../shared/wheels)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${RMT_VENV:-$REPO/.venv}"
+WHEELS_DIR="${RMT_WHEELS_DIR:-$REPO/../shared/wheels}"
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+STACK=(
+  "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
+  "ftfy" "regex" "pycocotools" "scikit-image" "pytest" "pytest-timeout"
+)
+
+STEP=""
+step() { STEP="$1"; echo "[setup] $1 ..."; }
+trap 'rc=$?; [ $rc -ne 0 ] && echo "[setup] FAILED at step: ${STEP} (exit $rc). Fix the cause above and rerun; finished steps are reused." >&2' EXIT
+
+stamp_value() {
+  cat "$REPO/tools/setup_env.sh" "$REPO/setup.py" | sha256sum | cut -d' ' -f1
+}
+STAMP="$VENV/.rmt_mm_stamp"
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_value)" ] && \
+   "$VENV/bin/python" -c "import torch, mmcv.ops, mmdet, mmseg, mmpretrain, rmt_mm" >/dev/null 2>&1; then
+  echo "[setup] reusing $VENV (up to date)"
+  trap - EXIT
+  exit 0
+fi
+
+step "create virtual environment at $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  PY="${RMT_PYTHON:-$(command -v python3.11 || command -v python3)}"
+  "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, {sys.executable} is {sys.version.split()[0]}"'
+  "$PY" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+
+step "install build tools (pip, setuptools<82, wheel, ninja)"
+"${PIP[@]}" --upgrade pip "setuptools<82" wheel ninja numpy
+
+step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
+"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+
+step "install mmcv==$MMCV_VERSION with compiled ops"
+if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; then
+  echo "[setup]   mmcv $MMCV_VERSION with ops already installed"
+else
+  WHEEL=""
+  TAG="$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+  ARCH="$(uname -m)"
+  if [ -d "$WHEELS_DIR" ]; then
+    WHEEL="$(ls "$WHEELS_DIR"/mmcv-${MMCV_VERSION}-${TAG}-${TAG}-linux_${ARCH}.whl 2>/dev/null | head -n1 || true)"
+  fi
+  if [ -n "$WHEEL" ]; then
+    echo "[setup]   using prebuilt wheel $WHEEL"
+    "${PIP[@]}" --no-deps "$WHEEL"
+  else
+    echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (30-60 minutes on 2 cores)"
+    BUILD="$(mktemp -d)"
+    "$VENV/bin/python" -m pip download --no-deps --no-binary :all: -d "$BUILD" "mmcv==$MMCV_VERSION"
+    tar -xzf "$BUILD"/mmcv-${MMCV_VERSION}.tar.gz -C "$BUILD"
+    # torch >= 2.6 headers need C++20; mmcv 2.1.0 asks for C++14/17.
+    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-${MMCV_VERSION}/setup.py"
+    MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      "$VENV/bin/python" -m pip wheel --no-build-isolation --no-deps -w "$BUILD/dist" "$BUILD/mmcv-${MMCV_VERSION}"
+    "${PIP[@]}" --no-deps "$BUILD"/dist/mmcv-${MMCV_VERSION}-*.whl
+    rm -rf "$BUILD"
+  fi
+  # mmcv's runtime dependencies (the wheel was installed without them).
+  "${PIP[@]}" addict packaging Pillow pyyaml yapf opencv-python
+fi
+
+step "install the OpenMMLab stack (mmengine, mmdet, mmseg, mmpretrain) and test tools"
+"${PIP[@]}" "${STACK[@]}" "mmcv==$MMCV_VERSION" "torch==$TORCH_VERSION"
+
+step "install rmt_mm (editable)"
+"${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
+
+step "check the environment"
+"$VENV/bin/python" - <<'PY'
+import torch, torchvision, mmcv, mmengine, mmdet, mmseg, mmpretrain
+from mmcv.ops import nms, RoIAlign  # compiled ops must import
+import rmt_mm
+print(f"[setup]   torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, "
+      f"mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, "
+      f"mmpretrain {mmpretrain.__version__}, rmt_mm {rmt_mm.__version__}")
+PY
+stamp_value > "$STAMP"
+trap - EXIT
+echo "[setup] done: $VENV"
