@@ -15,26 +15,39 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
-def _numpy_globals() -> list:
-    """numpy's array and scalar reconstruction helpers and the dtypes mmengine logs use."""
+def safe_globals() -> list:
+    """The globals an mmengine Runner checkpoint needs beyond torch's defaults.
+
+    The message hub's ``HistoryBuffer`` objects hold numpy arrays and scalars; unpickling a
+    numpy dtype builds its dtype class (``numpy.dtypes.Float64DType`` ...).
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(name)) for name in (
-        'float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool')]
-    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+        'float16', 'float32', 'float64', 'int32', 'int64', 'uint8', 'bool')]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
-def safe_globals() -> list:
-    """The classes an mmengine Runner checkpoint needs beyond torch's defaults."""
-    from mmengine.logging.history_buffer import HistoryBuffer
-    from mmengine.config import ConfigDict
-    return [HistoryBuffer, ConfigDict, *_numpy_globals()]
+def _history_buffer_getstate(self) -> dict:
+    """``HistoryBuffer.__getstate__`` without its class-level statistics methods.
+
+    mmengine pickles ``getattr(HistoryBuffer, 'min')`` and friends into every checkpoint,
+    which would force ``builtins.getattr`` onto the allow-list. They are class attributes
+    that every process registers again on import, so the state does not need them.
+    """
+    state = self.__dict__.copy()
+    state.pop('statistics_methods', None)
+    return state
 
 
 def register_safe_globals() -> None:
-    """Allow :func:`safe_globals` for ``torch.load(weights_only=True)`` (idempotent)."""
+    """Allow :func:`safe_globals` for ``torch.load(weights_only=True)`` (idempotent) and
+    keep ``getattr`` out of the checkpoints this process writes."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
     torch.serialization.add_safe_globals(safe_globals())
 
 

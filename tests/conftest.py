@@ -1,0 +1,45 @@
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED = os.environ.get('RMT_SHARED', osp.join(REPO, '..', 'shared'))
+FIXTURES = osp.join(SHARED, 'fixtures')
+
+# Per-stage arch keys of the official constructors, as stored in the fixtures' kwargs.
+OFFICIAL_ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
+                      'mlp_ratios', 'chunkwise_recurrents', 'layerscales',
+                      'layer_init_values', 'drop_path_rate')
+
+# A small arch for fast tests: every stage form (decomposed and full) and layer scale.
+TINY_ARCH = dict(
+    embed_dims=[16, 32, 64, 128], depths=[1, 2, 2, 1], num_heads=[2, 2, 4, 8],
+    init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 4, 3, 3],
+    chunkwise_recurrents=[True, True, False, False], layerscales=[False, False, True, True],
+    layer_init_values=1e-6, drop_path_rate=0.1)
+
+
+def fixture_path(name):
+    path = osp.join(FIXTURES, name)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'reference fixture {path} is missing: the tests need shared/fixtures beside the '
+            f'checkout (or RMT_SHARED pointing at the shared folder)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def dense_fixture():
+    return torch.load(fixture_path('official_tiny_dense_backbone.pt'))
+
+
+@pytest.fixture(scope='session')
+def cls_fixture():
+    return torch.load(fixture_path('official_tiny_classifier.pt'))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

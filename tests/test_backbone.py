@@ -1,0 +1,268 @@
+"""The RMT backbone: exact against the official fixtures, and the dense-task interface."""
+import copy
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
+from rmt_mm.models import RMT
+
+
+def official_arch(kwargs):
+    return {k: kwargs[k] for k in OFFICIAL_ARCH_KEYS}
+
+
+@pytest.fixture(scope='module')
+def official_archs():
+    with open(fixture_path('official_archs.json')) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize('attn_impl', ['reference', 'auto'])
+def test_dense_fixture_exact(dense_fixture, attn_impl):
+    kwargs = dense_fixture['kwargs']
+    model = RMT(arch=official_arch(kwargs), out_indices=kwargs['out_indices'],
+                attn_impl=attn_impl).eval()
+    model.load_state_dict(dense_fixture['state_dict'], strict=True)
+    with torch.no_grad():
+        outs = model(dense_fixture['input'])
+    assert len(outs) == 4
+    for out, ref in zip(outs, dense_fixture['outputs']):
+        assert out.shape == ref.shape
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+
+
+def build_classifier(arch, num_classes, projection):
+    from mmpretrain.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    return MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='rmt_mm.RMT', arch=arch, out_indices=(3, ), out_norm=False),
+        neck=dict(type='rmt_mm.RMTClsNeck', in_channels=arch_dims(arch)[-1],
+                  out_channels=projection),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=projection)))
+
+
+def arch_dims(arch):
+    return RMT.parse_arch(arch)['embed_dims']
+
+
+@pytest.mark.parametrize('attn_impl', ['reference', 'auto'])
+def test_classifier_fixture_exact(cls_fixture, attn_impl):
+    from rmt_mm.utils.convert import convert_official_classifier
+    kwargs = cls_fixture['kwargs']
+    model = build_classifier(official_arch(kwargs), kwargs['num_classes'],
+                             kwargs['projection'])
+    model.backbone = RMT(arch=official_arch(kwargs), out_indices=(3, ), out_norm=False,
+                         attn_impl=attn_impl)
+    state_dict, unplaced = convert_official_classifier(cls_fixture['state_dict'])
+    assert unplaced == []
+    model.load_state_dict(state_dict, strict=True)
+    model.eval()
+    x = cls_fixture['input']
+    with torch.no_grad():
+        logits = model(x, mode='tensor')
+        # Each stage's output after its downsampling, as the fixture stores them (B, H, W, C).
+        h = model.backbone.patch_embed.proj(x).permute(0, 2, 3, 1)
+        for stage, ref in zip(model.backbone.layers, cls_fixture['stage_outputs']):
+            out, down = stage(h)
+            h = down if down is not None else out
+            torch.testing.assert_close(h, ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(logits, cls_fixture['output'], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('variant', ['T', 'S', 'B', 'L'])
+def test_param_counts_and_keys_match_official(official_archs, variant):
+    official = official_archs[variant]
+    dense = RMT(arch=variant.lower())
+    assert sum(p.numel() for p in dense.parameters()) == official['dense_backbone_params']
+    assert {k: list(v.shape) for k, v in dense.state_dict().items()} == \
+        official['dense_backbone_state_dict']
+    classifier = build_classifier(variant.lower(), 1000, 1024)
+    assert sum(p.numel() for p in classifier.parameters()) == official['classifier_params']
+    assert RMT.parse_arch(variant.lower()) == official['arch']
+
+
+def test_arch_aliases():
+    assert RMT.parse_arch('tiny') == RMT.parse_arch('t') == RMT.parse_arch('T')
+    assert RMT.parse_arch('large')['embed_dims'] == [112, 224, 448, 640]
+
+
+@pytest.mark.parametrize('size', [(63, 97), (33, 33), (64, 96), (17, 130)])
+def test_any_input_size_and_batch_one(size):
+    model = RMT(arch=TINY_ARCH).eval()
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        outs = model(x)
+    h, w = size
+    for i, out in enumerate(outs):
+        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+        if i == 0:
+            h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+        assert out.shape == (1, TINY_ARCH['embed_dims'][i], h, w)
+        assert torch.isfinite(out).all()
+
+
+def test_out_indices_and_out_norm():
+    model = RMT(arch=TINY_ARCH, out_indices=(1, -1)).eval()
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [32, 128]
+    plain = RMT(arch=TINY_ARCH, out_indices=(3, ), out_norm=False)
+    assert not hasattr(plain, 'extra_norms')
+
+
+def _bn_modules(model):
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def test_frozen_stages():
+    model = RMT(arch=TINY_ARCH, frozen_stages=2)
+    model.train()
+    frozen = [model.patch_embed, model.layers[0], model.layers[1], model.extra_norms[0],
+              model.extra_norms[1]]
+    for module in frozen:
+        assert all(not p.requires_grad for p in module.parameters())
+        assert not module.training
+    assert all(p.requires_grad for p in model.layers[2].parameters())
+    assert model.layers[2].training
+    # Frozen BN statistics do not move in a training forward.
+    stats = model.patch_embed.proj[1].running_mean.clone()
+    model(torch.randn(2, 3, 64, 64))
+    torch.testing.assert_close(model.patch_embed.proj[1].running_mean, stats)
+    assert model.get_layer_depth('layers.2.blocks.0.ffn.fc1.weight')[0] == 4
+
+
+@pytest.mark.parametrize('norm_type', ['BN', 'SyncBN'])
+def test_norm_eval_freezes_every_batchnorm(norm_type):
+    model = RMT(arch=TINY_ARCH, norm_cfg=dict(type=norm_type), norm_eval=True)
+    model.train()
+    bns = _bn_modules(model)
+    assert len(bns) == 4 + 3
+    if norm_type == 'SyncBN':
+        assert all(isinstance(m, nn.SyncBatchNorm) for m in bns)
+    assert all(not m.training for m in bns)
+    before = [m.running_var.clone() for m in bns]
+    model(torch.randn(2, 3, 64, 64)).__len__()  # SyncBN in train mode would need a process group
+    for m, b in zip(bns, before):
+        torch.testing.assert_close(m.running_var, b)
+    assert model.layers[0].training
+
+
+def test_with_cp_same_output_and_grads():
+    torch.manual_seed(1)
+    plain = RMT(arch=dict(TINY_ARCH, drop_path_rate=0.0))
+    ckpt = copy.deepcopy(plain)
+    for stage in ckpt.layers:
+        stage.with_cp = True
+    x = torch.randn(2, 3, 48, 80)
+    outs = [m(x) for m in (plain, ckpt)]
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b)
+    for m, o in zip((plain, ckpt), outs):
+        sum(t.square().mean() for t in o).backward()
+    for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
+
+
+def test_with_cp_per_stage_argument():
+    model = RMT(arch=TINY_ARCH, with_cp=[False, True, False, True])
+    assert [s.with_cp for s in model.layers] == [False, True, False, True]
+
+
+def test_get_layer_depth():
+    model = RMT(arch=TINY_ARCH)  # depths 1, 2, 2, 1 -> 8 layer ids
+    assert model.get_layer_depth('backbone.patch_embed.proj.0.weight', 'backbone.') == (0, 8)
+    assert model.get_layer_depth('backbone.layers.0.blocks.0.pos.conv.weight',
+                                 'backbone.') == (1, 8)
+    assert model.get_layer_depth('backbone.layers.1.blocks.1.ffn.fc1.weight',
+                                 'backbone.') == (3, 8)
+    assert model.get_layer_depth('backbone.layers.1.downsample.norm.weight',
+                                 'backbone.') == (3, 8)
+    assert model.get_layer_depth('backbone.layers.3.blocks.0.gamma_1', 'backbone.') == (6, 8)
+    assert model.get_layer_depth('backbone.extra_norms.3.weight', 'backbone.') == (7, 8)
+    assert model.get_layer_depth('head.fc.weight', 'backbone.') == (7, 8)
+
+
+# --- pretrained loading -------------------------------------------------------------------
+
+def _reference_weights():
+    torch.manual_seed(3)
+    source = RMT(arch=TINY_ARCH)
+    for p in source.parameters():
+        nn.init.normal_(p)
+    return source.state_dict()
+
+
+def _assert_loaded(model, state_dict, prefix=''):
+    own = model.state_dict()
+    for key, value in state_dict.items():
+        if key.startswith(prefix) and key[len(prefix):] in own:
+            torch.testing.assert_close(own[key[len(prefix):]], value)
+
+
+def test_pretrained_official_classification_release(tmp_path):
+    weights = _reference_weights()
+    # The classification release: {'model': sd} without extra_norms, with the head.
+    release = {k: v for k, v in weights.items() if not k.startswith('extra_norms')}
+    release.update({'proj.weight': torch.zeros(96, 128), 'head.weight': torch.zeros(10, 96)})
+    path = tmp_path / 'rmt_official_cls.pth'
+    torch.save({'model': release, 'epoch': 300}, path)
+    model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model.init_weights()
+    _assert_loaded(model, release)
+
+
+def test_pretrained_official_detection_checkpoint(tmp_path):
+    weights = _reference_weights()
+    state = {'backbone.' + k: v for k, v in weights.items()}
+    state['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 16, 1, 1)
+    path = tmp_path / 'mask_rcnn_rmt_official.pth'
+    torch.save({'state_dict': state, 'meta': {'epoch': 12}}, path)
+    model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model.init_weights()
+    _assert_loaded(model, state, prefix='backbone.')
+    assert torch.equal(model.extra_norms[2].weight, weights['extra_norms.2.weight'])
+
+
+def test_pretrained_missing_file_names_the_path(tmp_path):
+    path = tmp_path / 'nope.pth'
+    model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        model.init_weights()
+
+
+def test_pretrained_that_matches_nothing_is_an_error(tmp_path):
+    path = tmp_path / 'resnet.pth'
+    torch.save({'state_dict': {'conv1.weight': torch.zeros(64, 3, 7, 7)}}, path)
+    model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(RuntimeError, match='gives the RMT backbone no weights'):
+        model.init_weights()
+
+
+def test_pretrained_of_another_variant_lists_mismatches(tmp_path):
+    path = tmp_path / 'rmt_other.pth'
+    other = dict(TINY_ARCH, embed_dims=[32, 32, 64, 128])
+    torch.save({'model': RMT(arch=other).state_dict()}, path)
+    model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(RuntimeError, match=r'shape mismatches:\n  patch_embed.proj.0.weight'):
+        model.init_weights()
+
+
+# --- configuration errors -------------------------------------------------------------------
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(arch='xl'), r"unknown arch 'xl'; valid names are \['b', 'base', 'l', 'large'"),
+    (dict(arch=dict(TINY_ARCH, depths=[1, 1, 1])), r"arch\['depths'\] must list 4 stages"),
+    (dict(arch={k: v for k, v in TINY_ARCH.items() if k != 'num_heads'}),
+     r"missing \['num_heads'\]"),
+    (dict(arch=dict(TINY_ARCH, num_heads=[3, 2, 4, 8])), 'stage 0: embed_dims 16'),
+    (dict(arch=TINY_ARCH, out_indices=(0, 4)), r'out_indices \(0, 4\) must be stage indices'),
+    (dict(arch=TINY_ARCH, frozen_stages=5), 'frozen_stages must be an int in'),
+    (dict(arch=TINY_ARCH, attn_impl='flash'), "attn_impl='flash' is not one of"),
+])
+def test_config_errors_name_the_field(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RMT(**kwargs)

@@ -1,0 +1,115 @@
+"""MaSA implementations agree: sdpa and chunked against the official-equivalent reference."""
+import copy
+
+import pytest
+import torch
+
+from conftest import TINY_ARCH
+from rmt_mm.models import RMT
+from rmt_mm.models.layers import MaSA, RelPos2d
+
+
+def _pair(decomposed, impl, dims=32, heads=4, **cfg):
+    torch.manual_seed(0)
+    ref = MaSA(dims, heads, decomposed, attn_impl='reference')
+    fast = MaSA(dims, heads, decomposed, attn_impl=impl, **cfg)
+    fast.load_state_dict(ref.state_dict())
+    return ref, fast, RelPos2d(dims, heads, 2, 4)
+
+
+CASES = [(True, 'sdpa', {}), (False, 'sdpa', {}),
+         (False, 'chunked', dict(chunk_size=7)), (False, 'auto', dict(max_mask_bytes=0))]
+
+
+@pytest.mark.parametrize('decomposed, impl, cfg', CASES)
+@pytest.mark.parametrize('size', [(7, 11), (8, 8), (1, 9), (13, 1)])
+def test_forward_and_grads_match_reference(decomposed, impl, cfg, size):
+    ref, fast, relpos = _pair(decomposed, impl, **cfg)
+    x = torch.randn(2, *size, 32)
+    x_ref, x_fast = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out_fast = ref(x_ref, relpos), fast(x_fast, relpos)
+    torch.testing.assert_close(out_fast, out_ref, atol=1e-5, rtol=0)
+    grad = torch.randn_like(out_ref)
+    out_ref.backward(grad)
+    out_fast.backward(grad)
+    torch.testing.assert_close(x_fast.grad, x_ref.grad, atol=1e-5, rtol=1e-5)
+    for (name, a), b in zip(ref.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_auto_picks_chunked_only_for_large_full_masks():
+    full = MaSA(32, 4, decomposed=False, max_mask_bytes=4 * 100 * 100 * 4)
+    assert full.resolve_impl(10, 10, torch.float32) == 'sdpa'
+    assert full.resolve_impl(10, 11, torch.float32) == 'chunked'
+    assert MaSA(32, 4, decomposed=True).resolve_impl(500, 500, torch.float32) == 'sdpa'
+    with pytest.raises(ValueError, match="'chunked' bounds the memory of full-form"):
+        MaSA(32, 4, decomposed=True, attn_impl='chunked')
+
+
+def test_relpos_cache_reused_and_bounded():
+    relpos = RelPos2d(32, 4, 2, 4)
+    assert relpos.decay_2d(5, 6) is relpos.decay_2d(5, 6)
+    assert relpos.rotary(5, 6)[0] is relpos.rotary(5, 6)[0]
+    for n in range(10):
+        relpos.decay_1d(n + 1)
+    assert len(relpos._cache) == RelPos2d.cache_size
+    # Reloading the buffers drops the cached masks built from the old ones.
+    state = relpos.state_dict()
+    state['decay'] = state['decay'] * 2
+    before = relpos.decay_1d(4)
+    relpos.load_state_dict(state)
+    torch.testing.assert_close(relpos.decay_1d(4), before * 2)
+
+
+def test_decay_values_match_the_spec():
+    relpos = RelPos2d(64, 4, 2, 4)
+    gamma = 1 - 2.0**(-2 - 4 * torch.arange(4.) / 4)
+    torch.testing.assert_close(relpos.decay, gamma.log())
+    mask = relpos.decay_2d(3, 4)
+    # token (0, 0) vs token (2, 3): Manhattan distance 5
+    torch.testing.assert_close(mask[:, 0, 2 * 4 + 3], 5 * gamma.log())
+    assert relpos.angle.shape == (16, ) and relpos.angle[0] == relpos.angle[1] == 1
+
+
+@pytest.mark.parametrize('size', [(64, 96), (50, 70)])
+def test_backbone_fast_equals_reference(dense_fixture, size):
+    model = RMT(arch=dict(TINY_ARCH, drop_path_rate=0.0), attn_impl='reference')
+    fast = copy.deepcopy(model)
+    for module in fast.modules():
+        if isinstance(module, MaSA):
+            module.attn_impl = 'auto'
+    x = torch.randn(2, 3, *size)
+    outs = [m(x) for m in (model, fast)]
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
+    for m, o in zip((model, fast), outs):
+        sum(t.square().mean() for t in o).backward()
+    for (name, a), b in zip(model.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize('impl', ['reference', 'auto'])
+def test_bf16_autocast_finite_with_large_inputs(impl):
+    model = RMT(arch=TINY_ARCH, attn_impl=impl).eval()
+    x = torch.randn(1, 3, 64, 96) * 100
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = model(x)
+    with torch.no_grad():
+        ref = model(x)
+    for out, r in zip(outs, ref):
+        assert torch.isfinite(out).all()
+        # bf16 keeps ~3 significant digits; the normalised outputs agree to a few percent.
+        assert (out.float() - r).abs().mean() < 0.05 * r.abs().mean() + 0.05
+
+
+@pytest.mark.slow
+def test_torch_compile_has_no_graph_breaks_in_the_backbone():
+    import torch._dynamo as dynamo
+    model = RMT(arch=TINY_ARCH).eval()
+    x = torch.randn(1, 3, 64, 96)
+    explanation = dynamo.explain(model)(x)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    compiled = torch.compile(model)
+    with torch.no_grad():
+        for a, b in zip(compiled(x), model(x)):
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
