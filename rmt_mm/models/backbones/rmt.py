@@ -25,19 +25,17 @@ NUM_STAGES = 4
 
 
 class FFN(nn.Module):
-    """fc1 -> GELU -> x + DWConv3x3(x) -> fc2 on (B, H, W, C)."""
+    """fc1 -> GELU -> h + DWConv3x3(h) -> fc2 on (B, H, W, C)."""
 
     def __init__(self, embed_dims: int, hidden_dims: int):
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.act = nn.GELU()
-        self.dwconv = DWConv2d(hidden_dims, 3)
+        self.dwconv = DWConv2d(hidden_dims, 3, residual=True)
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.fc1(x))
-        x = x + self.dwconv(x)
-        return self.fc2(x)
+        return self.fc2(self.dwconv(self.act(self.fc1(x))))  # dwconv adds its input
 
 
 class RetBlock(nn.Module):
@@ -50,7 +48,7 @@ class RetBlock(nn.Module):
                  drop_path: float = 0., layerscale: bool = False,
                  layer_init_values: float = 1e-6, attn_cfg: Optional[dict] = None):
         super().__init__()
-        self.pos = DWConv2d(embed_dims, 3)
+        self.pos = DWConv2d(embed_dims, 3, residual=True)  # CPE: x + DWConv3x3(x)
         self.retention_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.retention = MaSA(embed_dims, num_heads, decomposed, **(attn_cfg or {}))
         self.final_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
@@ -62,7 +60,7 @@ class RetBlock(nn.Module):
             self.gamma_2 = nn.Parameter(torch.full((1, 1, 1, embed_dims), layer_init_values))
 
     def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
-        x = x + self.pos(x)
+        x = self.pos(x)
         attn = self.retention(self.retention_layer_norm(x), relpos)
         ffn_in = x + self.drop_path(self.gamma_1 * attn if self.layerscale else attn)
         ffn = self.ffn(self.final_layer_norm(ffn_in))
