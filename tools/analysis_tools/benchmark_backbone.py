@@ -1,24 +1,28 @@
 """Speed and peak memory of the RMT backbone (or classifier) per attention implementation.
 
-For every implementation and mode (``infer``: forward under no_grad in eval mode; ``train``:
-forward, backward and an SGD step in train mode) it runs warm-up iterations and then timed
-ones, and reports images per second and the peak memory of one iteration:
+Timing: one process builds the model once per implementation (same weights) and alternates
+between them run by run, so that machine noise hits every implementation alike; the median
+of ``--runs`` timed iterations after ``--warmup`` is reported, as images per second.
+``infer`` is a forward under no_grad in eval mode; ``train`` a forward, backward and SGD step
+in train mode.
+
+Peak memory of one iteration:
 
 - GPU: ``torch.cuda.max_memory_allocated`` above what was allocated before the iteration;
-- CPU: the growth of the process's peak resident set size (``ru_maxrss``) over the iteration.
-  Each (implementation, mode) runs in a fresh subprocess so that peaks do not mix.
+- CPU: the peak resident set size (``VmHWM``, reset before the iteration) above the resident
+  size before it; every (implementation, mode) runs in a fresh subprocess so that freed
+  memory kept by the allocator of one does not hide the peak of another.
 
-Results print as a table and are saved as JSON (``--out``). Example (the README figures)::
+Results print as a Markdown table and are saved as JSON (``--out``). The README figures::
 
     python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --size 224 224 \\
-        --batch 16 --modes infer train
+        --batch 16
     python tools/analysis_tools/benchmark_backbone.py --arch t --size 800 1216 --batch 1 \\
         --modes train
 """
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -44,126 +48,150 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--dtype', default='fp32', choices=['fp32', 'fp16', 'bf16'],
                         help='autocast dtype (fp32: no autocast)')
-    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--no-memory', action='store_true', help='timing only')
     parser.add_argument('--out', default='benchmark_backbone.json', help='JSON output path')
-    parser.add_argument('--child', nargs=2, metavar=('IMPL', 'MODE'), help=argparse.SUPPRESS)
+    parser.add_argument('--memory-child', nargs=2, metavar=('IMPL', 'MODE'),
+                        help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def build_model(args, impl):
     from rmt_mm.models import RMT, RMTClsNeck
+    torch.manual_seed(0)
     if not args.classifier:
         return RMT(arch=args.arch, attn_impl=impl)
     backbone = RMT(arch=args.arch, out_indices=(3, ), out_norm=False, attn_impl=impl)
-    neck = RMTClsNeck(backbone.embed_dims[-1], 1024)
-
-    class Classifier(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.backbone, self.neck = backbone, neck
-            self.head = torch.nn.Linear(1024, 1000)
-
-        def forward(self, x):
-            return (self.head(self.neck(self.backbone(x))[0]), )
-
-    return Classifier()
+    return torch.nn.Sequential(backbone, RMTClsNeck(backbone.embed_dims[-1], 1024),
+                               _Head(1024, 1000))
 
 
-def peak_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+class _Head(torch.nn.Linear):
+    def forward(self, x):
+        return (super().forward(x[0]), )
 
 
-def run_one(args, impl, mode):
-    """Measure one (implementation, mode) in this process."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+def make_step(args, model, x, mode):
     device = torch.device(args.device)
-    model = build_model(args, impl).to(device)
-    x = torch.randn(args.batch, 3, *args.size, device=device)
     dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(args.dtype)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+    model.train(mode == 'train')
 
     def step():
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            if mode == 'infer':
-                with torch.no_grad():
-                    outs = model(x)
-            else:
+        with torch.autocast(device.type, dtype=dtype or torch.float32,
+                            enabled=dtype is not None):
+            with torch.set_grad_enabled(mode == 'train'):
                 outs = model(x)
                 loss = sum(o.float().square().mean() for o in outs)
         if mode == 'train':
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        return outs
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
 
-    model.train(mode == 'train')
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    return step
+
+
+def _status_bytes(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'/proc/self/status has no {field}')
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (VmHWM) of this process to its current RSS."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+def measure_memory(args, impl, mode):
+    """Peak memory growth of one iteration, in MiB (run in a fresh process on CPU)."""
+    model = build_model(args, impl).to(args.device)
+    x = torch.randn(args.batch, 3, *args.size, device=args.device)
+    step = make_step(args, model, x, mode)
+    step()  # warm-up: one-time allocations (caches, optimizer state) are not counted
+    if args.device == 'cpu':
+        base = _status_bytes('VmRSS')
+        reset_peak_rss()
+        step()
+        return (_status_bytes('VmHWM') - base) / 2**20
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step()
+    return (torch.cuda.max_memory_allocated() - base) / 2**20
+
+
+def measure_times(args, mode):
+    x = torch.randn(args.batch, 3, *args.size, device=args.device)
+    steps = {impl: make_step(args, build_model(args, impl).to(args.device), x, mode)
+             for impl in args.impls}
+    times = {impl: [] for impl in args.impls}
     for _ in range(args.warmup):
-        step()
-    sync()
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        base = peak_rss_bytes()
-    times = []
+        for step in steps.values():
+            step()
     for _ in range(args.runs):
-        sync()
-        start = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - start)
-    peak = (torch.cuda.max_memory_allocated() if device.type == 'cuda' else peak_rss_bytes())
-    seconds = sorted(times)[len(times) // 2]  # median
-    return dict(impl=impl, mode=mode, seconds_per_iter=seconds,
-                images_per_second=args.batch / seconds,
-                peak_memory_mib=(peak - base) / 2**20 if device.type == 'cuda' else None,
-                peak_rss_mib=peak / 2**20 if device.type == 'cpu' else None,
-                times=times)
+        for impl, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[impl].append(time.perf_counter() - start)
+    return times
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.child:
-        print(json.dumps(run_one(args, *args.child)))
+    if args.memory_child:
+        print(json.dumps(measure_memory(args, *args.memory_child)))
         return
-    if args.device == 'cpu':
-        # Peak RSS of the whole process: measure an empty run to subtract model + inputs.
-        pass
     results = []
     for mode in args.modes:
-        for impl in args.impls:
-            cmd = [sys.executable, os.path.abspath(__file__), *(argv or sys.argv[1:]),
-                   '--child', impl, mode]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode:
-                sys.exit(f'benchmark of {impl}/{mode} failed:\n{proc.stderr[-3000:]}')
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        for impl, times in measure_times(args, mode).items():
+            seconds = sorted(times)[len(times) // 2]
+            results.append(dict(impl=impl, mode=mode, seconds_per_iter=seconds,
+                                images_per_second=args.batch / seconds, times=times,
+                                peak_memory_mib=None))
+    if not args.no_memory:
+        for r in results:
+            if args.device == 'cpu':
+                cmd = [sys.executable, os.path.abspath(__file__),
+                       *(sys.argv[1:] if argv is None else argv),
+                       '--memory-child', r['impl'], r['mode']]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode:
+                    sys.exit(f"memory run of {r['impl']}/{r['mode']} failed:\n"
+                             f'{proc.stderr[-3000:]}')
+                r['peak_memory_mib'] = json.loads(proc.stdout.strip().splitlines()[-1])
+            else:
+                r['peak_memory_mib'] = measure_memory(args, r['impl'], r['mode'])
     report(args, results)
+    return results
 
 
 def report(args, results):
     model = f"RMT-{args.arch.upper()} {'classifier' if args.classifier else 'dense backbone'}"
+    device = torch.cuda.get_device_name() if args.device == 'cuda' else \
+        f'CPU, {torch.get_num_threads()} threads'
     print(f'\n{model}, input {args.batch}x3x{args.size[0]}x{args.size[1]}, {args.dtype}, '
-          f'{args.device}, median of {args.runs} runs after {args.warmup} warm-up')
-    mem_key = 'peak_memory_mib' if args.device != 'cpu' else 'peak_rss_mib'
-    mem_name = 'peak alloc MiB' if args.device != 'cpu' else 'peak RSS MiB'
-    header = f"| mode | attn_impl | s/iter | img/s | {mem_name} | speed-up | memory ratio |"
-    print(header)
+          f'{device}, median of {args.runs} runs after {args.warmup} warm-up')
+    mem_name = 'peak MiB' if args.device != 'cpu' else 'peak RSS growth MiB'
+    print(f'| mode | attn_impl | s/iter | img/s | {mem_name} | speed-up | memory ratio |')
     print('|' + '---|' * 7)
     for mode in args.modes:
         rows = [r for r in results if r['mode'] == mode]
         base = rows[0]
         for r in rows:
             r['speedup'] = base['seconds_per_iter'] / r['seconds_per_iter']
-            r['memory_ratio'] = r[mem_key] / base[mem_key] if base[mem_key] else None
+            mem = r['peak_memory_mib']
+            r['memory_ratio'] = mem / base['peak_memory_mib'] if mem is not None else None
+            mem_text = '-' if mem is None else f'{mem:.0f}'
+            ratio_text = '-' if mem is None else f"{r['memory_ratio']:.2f}"
             print(f"| {mode} | {r['impl']} | {r['seconds_per_iter']:.3f} | "
-                  f"{r['images_per_second']:.1f} | {r[mem_key]:.0f} | {r['speedup']:.2f}x | "
-                  f"{r['memory_ratio']:.2f} |")
+                  f"{r['images_per_second']:.2f} | {mem_text} | {r['speedup']:.2f}x | "
+                  f'{ratio_text} |')
     with open(args.out, 'w') as f:
-        json.dump(dict(config=vars(args), results=results), f, indent=2)
+        json.dump(dict(config={k: v for k, v in vars(args).items() if k != 'memory_child'},
+                       device=device, results=results), f, indent=2)
     print(f'\nsaved {args.out}')
 
 

@@ -27,11 +27,11 @@ NUM_STAGES = 4
 class FFN(nn.Module):
     """fc1 -> GELU -> h + DWConv3x3(h) -> fc2 on (B, H, W, C)."""
 
-    def __init__(self, embed_dims: int, hidden_dims: int):
+    def __init__(self, embed_dims: int, hidden_dims: int, fused: bool = True):
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.act = nn.GELU()
-        self.dwconv = DWConv2d(hidden_dims, 3, residual=True)
+        self.dwconv = DWConv2d(hidden_dims, 3, residual=True, fuse_residual=fused)
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,11 +48,14 @@ class RetBlock(nn.Module):
                  drop_path: float = 0., layerscale: bool = False,
                  layer_init_values: float = 1e-6, attn_cfg: Optional[dict] = None):
         super().__init__()
-        self.pos = DWConv2d(embed_dims, 3, residual=True)  # CPE: x + DWConv3x3(x)
+        attn_cfg = attn_cfg or {}
+        # The reference implementation keeps the official, unfused residual additions too.
+        fused = attn_cfg.get('attn_impl', 'auto') != 'reference'
+        self.pos = DWConv2d(embed_dims, 3, residual=True, fuse_residual=fused)  # CPE
         self.retention_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.retention = MaSA(embed_dims, num_heads, decomposed, **(attn_cfg or {}))
+        self.retention = MaSA(embed_dims, num_heads, decomposed, **attn_cfg)
         self.final_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.ffn = FFN(embed_dims, ffn_dims)
+        self.ffn = FFN(embed_dims, ffn_dims, fused)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.layerscale = layerscale
         if layerscale:

@@ -9,8 +9,9 @@ Everything about MaSA lives here: the per-stage rotary tables and Manhattan deca
 
 Three implementations compute the same numbers (``attn_impl``):
 
-- ``'reference'``: the official computation step by step (materialised logits, softmax, matmul);
-  kept as the ground truth the tests compare against.
+- ``'reference'``: the official computation step by step (materialised logits, softmax, matmul;
+  in the backbone also the separate residual additions around the depthwise convs); kept as
+  the ground truth the tests and benchmarks compare against.
 - ``'sdpa'``: fused ``scaled_dot_product_attention`` with the cached decay as an additive float
   bias, laid out so that no head permute is needed.
 - ``'chunked'``: full form only, queries in blocks with the decay of each block built on the
@@ -54,26 +55,30 @@ class DWConv2d(nn.Module):
     """Depthwise conv on channels-last maps: (B, H, W, C) -> (B, H, W, C).
 
     A module of its own (``.conv``) so that official checkpoint keys load unchanged. With
-    ``residual=True`` it returns ``x + conv(x)`` computed as one conv whose kernel centre is
-    raised by 1: the same sum without a pass over the tensor for the addition.
+    ``residual=True`` it returns ``x + conv(x)``; ``fuse_residual`` computes that as one conv
+    whose kernel centre is raised by 1, the same sum without a pass over the tensor for the
+    addition (the official computation adds separately, which ``fuse_residual=False`` keeps).
     """
 
-    def __init__(self, channels: int, kernel_size: int, residual: bool = False):
+    def __init__(self, channels: int, kernel_size: int, residual: bool = False,
+                 fuse_residual: bool = True):
         super().__init__()
         self.conv = nn.Conv2d(
             channels, channels, kernel_size, 1, kernel_size // 2, groups=channels)
         self.residual = residual
+        self.fuse_residual = fuse_residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.conv.weight
-        if self.residual:
+        if self.residual and self.fuse_residual:
             centre = self.conv.kernel_size[0] // 2
             identity = torch.zeros_like(weight)
             identity[:, :, centre, centre] = 1
             weight = weight + identity
         out = F.conv2d(x.permute(0, 3, 1, 2), weight, self.conv.bias,
                        padding=self.conv.padding, groups=self.conv.groups)
-        return out.permute(0, 2, 3, 1)
+        out = out.permute(0, 2, 3, 1)
+        return x + out if self.residual and not self.fuse_residual else out
 
 
 class RelPos2d(nn.Module):
