@@ -43,7 +43,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, {sys.executable} is {sys.version.split()[0]}"'
   "$PY" -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+pip_install() {
+  # pip warns about every local index folder that lacks a package; those lines are noise.
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$@" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+PIP=(pip_install)
 
 step "install build tools (pip, setuptools<82, wheel, ninja)"
 "${PIP[@]}" --upgrade pip "setuptools<82" wheel ninja numpy

@@ -1,0 +1,140 @@
+# RMT on ImageNet-1k: the official recipe (classification code and training logs of the paper)
+# in mmpretrain 1.x form. Leaf configs set the variant, its drop path rate and the neck width.
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)
+
+# ---------------------------------------------------------------------------- model
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='rmt_mm.RMT',
+        arch='t',
+        drop_path_rate=0.1,
+        out_indices=(3, ),
+        out_norm=False,  # the classifier takes the raw last stage (no extra_norms)
+        norm_cfg=dict(type='BN')),
+    # proj Linear(C4 -> 1024), BN, Swish, global average pool, as the official VisRetNet.
+    neck=dict(type='rmt_mm.RMTClsNeck', in_channels=512, out_channels=1024),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=1024,
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
+        cal_acc=False),
+    init_cfg=[
+        dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+        dict(type='Constant', layer=['LayerNorm', 'BatchNorm2d'], val=1., bias=0.)
+    ],
+    # Mixup 0.8 / CutMix 1.0, one of the two per batch (switch probability 0.5).
+    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]))
+
+# ---------------------------------------------------------------------------- data
+dataset_type = 'ImageNet'
+data_root = 'data/imagenet'
+data_preprocessor = dict(
+    num_classes=1000,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+bgr_mean = data_preprocessor['mean'][::-1]
+bgr_std = data_preprocessor['std'][::-1]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    # timm's rand-m9-mstd0.5-inc1
+    dict(
+        type='RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=9,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=bgr_mean,
+        fill_std=bgr_std),
+    dict(type='PackInputs'),
+]
+# The official evaluation: resize the short side to 256 (bicubic), centre crop 224.
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 pipeline=train_pipeline),
+    # Repeated augmentation (DeiT's RASampler), as the official training.
+    sampler=dict(type='RepeatAugSampler', shuffle=True),
+)
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='val',
+                 pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+# ---------------------------------------------------------------------------- schedule
+# 16 GPUs x 128 images = 2048, lr 5e-4 x 2048 / 512 = 2e-3; auto_scale_lr keeps that rule
+# for other batch sizes (enable it with --auto-scale-lr).
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(type='AdamW', lr=5e-4 * 2048 / 512, weight_decay=0.05, eps=1e-8,
+                   betas=(0.9, 0.999)),
+    # No weight decay on norms, biases and other 1-D parameters (timm's rule).
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+param_scheduler = [
+    # 5 warm-up epochs from 1e-6 (start_factor = 1e-6 / 2e-3), per iteration.
+    dict(type='LinearLR', start_factor=1e-6 / 2e-3, by_epoch=True, begin=0, end=5,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5, end=300,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=2048)
+
+# The paper reports the EMA model (timm ModelEmaV2, decay 0.99996 per iteration ~ momentum 4e-5).
+custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL')]
+
+# ---------------------------------------------------------------------------- runtime
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=None, deterministic=False)

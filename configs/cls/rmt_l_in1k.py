@@ -1,0 +1,6 @@
+_base_ = './_base_/rmt_in1k.py'
+
+# RMT-L, ImageNet-1k 224x224, 300 epochs (see README.md for the paper's numbers).
+model = dict(
+    backbone=dict(arch='l', drop_path_rate=0.5),
+    neck=dict(in_channels=640))

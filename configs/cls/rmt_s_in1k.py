@@ -1,0 +1,6 @@
+_base_ = './_base_/rmt_in1k.py'
+
+# RMT-S, ImageNet-1k 224x224, 300 epochs (see README.md for the paper's numbers).
+model = dict(
+    backbone=dict(arch='s', drop_path_rate=0.15),
+    neck=dict(in_channels=512))

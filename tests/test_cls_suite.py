@@ -1,0 +1,155 @@
+"""Classification suite: configs, official checkpoint conversion, train/test end to end."""
+import glob
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from conftest import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path
+
+CLS_CONFIGS = {v: osp.join(REPO, 'configs', 'cls', f'rmt_{v}_in1k.py') for v in 'tsbl'}
+
+
+def build_from_config(path):
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.default_scope)
+    return cfg, MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('variant', 'TSBL')
+def test_config_params_equal_official_classifier(variant):
+    with open(fixture_path('official_archs.json')) as f:
+        official = json.load(f)[variant]
+    cfg, model = build_from_config(CLS_CONFIGS[variant.lower()])
+    assert sum(p.numel() for p in model.parameters()) == official['classifier_params']
+    assert cfg.model.backbone.drop_path_rate == official['arch']['drop_path_rate']
+
+
+def test_recipe_matches_the_paper():
+    cfg = Config.fromfile(CLS_CONFIGS['s'])
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 2e-3, 0.05)
+    assert cfg.auto_scale_lr.base_batch_size == 2048
+    assert opt.lr == 5e-4 * cfg.auto_scale_lr.base_batch_size / 512
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == 5 and warmup.start_factor * opt.lr == pytest.approx(1e-6)
+    assert cosine.eta_min == 1e-5 and cosine.end == cfg.train_cfg.max_epochs == 300
+    assert [a.type for a in cfg.model.train_cfg.augments] == ['Mixup', 'CutMix']
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    assert cfg.train_dataloader.sampler.type == 'RepeatAugSampler'
+    assert cfg.custom_hooks[0].type == 'EMAHook'
+    assert [t['type'] for t in cfg.test_pipeline[1:3]] == ['ResizeEdge', 'CenterCrop']
+    assert cfg.test_pipeline[1].scale == 256 and cfg.test_pipeline[2].crop_size == 224
+
+
+def test_384_finetune_config_runs_at_384():
+    cfg, model = build_from_config(osp.join(REPO, 'configs', 'cls', 'rmt_s_in1k_384px.py'))
+    assert cfg.test_pipeline[1].scale == 384
+    model.backbone = type(model.backbone)(arch=TINY_ARCH, out_indices=(3, ), out_norm=False)
+    model.neck = type(model.neck)(128, 1024)
+    model.eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.randn(1, 3, 384, 384))
+    assert feats[0].shape == (1, 128, 12, 12)
+
+
+def test_converter_on_official_classifier(cls_fixture, tmp_path):
+    src = tmp_path / 'rmt_tiny_official.pth'
+    torch.save({'model': cls_fixture['state_dict']}, src)
+    dst = tmp_path / 'rmt_tiny_mm.pth'
+    result = subprocess.run(
+        [sys.executable, 'tools/model_converters/rmt_official_to_mm.py', str(src), str(dst),
+         '--task', 'cls'], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert 'could not be placed: none' in result.stdout
+    kwargs = cls_fixture['kwargs']
+    arch = {k: kwargs[k] for k in OFFICIAL_ARCH_KEYS}
+    from mmpretrain.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='rmt_mm.RMT', arch=arch, out_indices=(3, ), out_norm=False),
+        neck=dict(type='rmt_mm.RMTClsNeck', in_channels=128, out_channels=96),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=96)))
+    state = torch.load(dst)
+    model.load_state_dict(state['state_dict'], strict=True)
+    model.eval()
+    with torch.no_grad():
+        logits = model(cls_fixture['input'], mode='tensor')
+    torch.testing.assert_close(logits, cls_fixture['output'], atol=1e-5, rtol=0)
+
+
+TINY_CLS_CONFIG = '''
+_base_ = ['{base}']
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, **{arch}), drop_path_rate=0.0),
+    neck=dict(in_channels=128, out_channels=64),
+    head=dict(num_classes=4, in_channels=64, topk=(1, )),
+    train_cfg=None)
+data_preprocessor = dict(num_classes=4)
+pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='train',
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='val',
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
+param_scheduler = []
+train_cfg = dict(max_epochs=12, val_interval=12)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
+randomness = dict(seed=0)
+'''
+
+
+def _scalars(work_dir):
+    rows = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
+
+
+@pytest.mark.slow
+def test_train_and_test_tools_end_to_end(tmp_path):
+    from rmt_mm.data import make_classification_set
+    data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8)
+    config = tmp_path / 'rmt_tiny_cls.py'
+    config.write_text(TINY_CLS_CONFIG.format(base=CLS_CONFIGS['t'], arch=TINY_ARCH, data=data))
+    work_dir = tmp_path / 'work'
+    train = subprocess.run(
+        [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir)],
+        capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
+    assert 'AmpOptimWrapper -> OptimWrapper' in train.stdout + train.stderr
+    scalars = _scalars(str(work_dir))
+    losses = [r['loss'] for r in scalars if 'loss' in r]
+    assert len(losses) == 48
+    assert sum(losses[-8:]) / 8 < 0.85 * sum(losses[:8]) / 8, losses
+    assert any('accuracy/top1' in r for r in scalars)
+
+    test = subprocess.run(
+        [sys.executable, 'tools/test.py', str(config), str(work_dir / 'epoch_12.pth'),
+         '--work-dir', str(tmp_path / 'test')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
+    assert "'accuracy/top1'" in test.stdout
