@@ -39,27 +39,29 @@ data_preprocessor = dict(
 bgr_mean = data_preprocessor['mean'][::-1]
 bgr_std = data_preprocessor['std'][::-1]
 
+# timm's rand-m9-mstd0.5-inc1 and random erasing 0.25 (named: the 384 fine-tune reuses them)
+rand_augment = dict(
+    type='RandAugment',
+    policies='timm_increasing',
+    num_policies=2,
+    total_level=10,
+    magnitude_level=9,
+    magnitude_std=0.5,
+    hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic'))
+random_erasing = dict(
+    type='RandomErasing',
+    erase_prob=0.25,
+    mode='rand',
+    min_area_ratio=0.02,
+    max_area_ratio=1 / 3,
+    fill_color=bgr_mean,
+    fill_std=bgr_std)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    # timm's rand-m9-mstd0.5-inc1
-    dict(
-        type='RandAugment',
-        policies='timm_increasing',
-        num_policies=2,
-        total_level=10,
-        magnitude_level=9,
-        magnitude_std=0.5,
-        hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
-    dict(
-        type='RandomErasing',
-        erase_prob=0.25,
-        mode='rand',
-        min_area_ratio=0.02,
-        max_area_ratio=1 / 3,
-        fill_color=bgr_mean,
-        fill_std=bgr_std),
+    rand_augment,
+    random_erasing,
     dict(type='PackInputs'),
 ]
 # The official evaluation: resize the short side to 256 (bicubic), centre crop 224.
@@ -71,25 +73,17 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
+loader = dict(batch_size=128, num_workers=8, persistent_workers=True, pin_memory=True)
 train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
+    **loader,
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline),
     # Repeated augmentation (DeiT's RASampler), as the official training.
-    sampler=dict(type='RepeatAugSampler', shuffle=True),
-)
+    sampler=dict(type='RepeatAugSampler', shuffle=True))
 val_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    dataset=dict(type=dataset_type, data_root=data_root, split='val',
-                 pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    **loader,
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

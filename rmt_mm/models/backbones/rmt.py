@@ -24,6 +24,18 @@ PER_STAGE_KEYS = ARCH_KEYS
 NUM_STAGES = 4
 
 
+def _official_arch(embed_dims, depths, num_heads, heads_ranges, mlp_ratios,
+                   decomposed_stages, layerscale_stages, drop_path_rate):
+    """An arch dict: the first ``decomposed_stages`` stages use decomposed MaSA, the last
+    ``layerscale_stages`` stages layer scale."""
+    return dict(
+        embed_dims=embed_dims, depths=depths, num_heads=num_heads, init_values=[2] * NUM_STAGES,
+        heads_ranges=heads_ranges, mlp_ratios=mlp_ratios,
+        chunkwise_recurrents=[i < decomposed_stages for i in range(NUM_STAGES)],
+        layerscales=[i >= NUM_STAGES - layerscale_stages for i in range(NUM_STAGES)],
+        layer_init_values=1e-6, drop_path_rate=drop_path_rate)
+
+
 class FFN(nn.Module):
     """fc1 -> GELU -> h + DWConv3x3(h) -> fc2 on (B, H, W, C)."""
 
@@ -142,30 +154,20 @@ class RMT(BaseModule):
     """
 
     arch_zoo: Dict[str, dict] = {
-        **dict.fromkeys(['t', 'tiny'], dict(
-            embed_dims=[64, 128, 256, 512], depths=[2, 2, 8, 2], num_heads=[4, 4, 8, 16],
-            init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 3, 3, 3],
-            chunkwise_recurrents=[True, True, False, False],
-            layerscales=[False, False, False, False], layer_init_values=1e-6,
-            drop_path_rate=0.1)),
-        **dict.fromkeys(['s', 'small'], dict(
-            embed_dims=[64, 128, 256, 512], depths=[3, 4, 18, 4], num_heads=[4, 4, 8, 16],
-            init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[4, 4, 3, 3],
-            chunkwise_recurrents=[True, True, True, False],
-            layerscales=[False, False, False, False], layer_init_values=1e-6,
-            drop_path_rate=0.15)),
-        **dict.fromkeys(['b', 'base'], dict(
-            embed_dims=[80, 160, 320, 512], depths=[4, 8, 25, 8], num_heads=[5, 5, 10, 16],
-            init_values=[2, 2, 2, 2], heads_ranges=[5, 5, 6, 6], mlp_ratios=[4, 4, 3, 3],
-            chunkwise_recurrents=[True, True, True, False],
-            layerscales=[False, False, True, True], layer_init_values=1e-6,
-            drop_path_rate=0.4)),
-        **dict.fromkeys(['l', 'large'], dict(
-            embed_dims=[112, 224, 448, 640], depths=[4, 8, 25, 8], num_heads=[7, 7, 14, 20],
-            init_values=[2, 2, 2, 2], heads_ranges=[6, 6, 6, 6], mlp_ratios=[4, 4, 3, 3],
-            chunkwise_recurrents=[True, True, True, False],
-            layerscales=[False, False, True, True], layer_init_values=1e-6,
-            drop_path_rate=0.5)),
+        # Official settings (RMT_T3, RMT_S, RMT_M2, RMT_L6); every variant uses init_values 2
+        # and layer_init_values 1e-6.
+        **dict.fromkeys(['t', 'tiny'], _official_arch(
+            [64, 128, 256, 512], [2, 2, 8, 2], [4, 4, 8, 16], [4, 4, 6, 6], [3, 3, 3, 3],
+            decomposed_stages=2, layerscale_stages=0, drop_path_rate=0.1)),
+        **dict.fromkeys(['s', 'small'], _official_arch(
+            [64, 128, 256, 512], [3, 4, 18, 4], [4, 4, 8, 16], [4, 4, 6, 6], [4, 4, 3, 3],
+            decomposed_stages=3, layerscale_stages=0, drop_path_rate=0.15)),
+        **dict.fromkeys(['b', 'base'], _official_arch(
+            [80, 160, 320, 512], [4, 8, 25, 8], [5, 5, 10, 16], [5, 5, 6, 6], [4, 4, 3, 3],
+            decomposed_stages=3, layerscale_stages=2, drop_path_rate=0.4)),
+        **dict.fromkeys(['l', 'large'], _official_arch(
+            [112, 224, 448, 640], [4, 8, 25, 8], [7, 7, 14, 20], [6, 6, 6, 6], [4, 4, 3, 3],
+            decomposed_stages=3, layerscale_stages=2, drop_path_rate=0.5)),
     }
 
     def __init__(self,

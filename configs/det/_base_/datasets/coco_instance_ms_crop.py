@@ -1,0 +1,24 @@
+_base_ = 'mmdet::_base_/datasets/coco_instance.py'
+
+# The 3x multi-scale policy (DETR-style): short side 480..800 (max 1333), or resize to
+# 400..600, crop 384..600 and resize again.
+multi_scales = [(s, 1333) for s in range(480, 801, 32)]
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='RandomChoice',
+        transforms=[
+            [dict(type='RandomChoiceResize', scales=multi_scales, keep_ratio=True)],
+            [
+                dict(type='RandomChoiceResize', scales=[(400, 1333), (500, 1333), (600, 1333)],
+                     keep_ratio=True),
+                dict(type='RandomCrop', crop_type='absolute_range', crop_size=(384, 600),
+                     allow_negative_crop=True),
+                dict(type='RandomChoiceResize', scales=multi_scales, keep_ratio=True),
+            ],
+        ]),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

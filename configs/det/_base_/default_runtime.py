@@ -1,0 +1,5 @@
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+# rmt_mm.RMT builds without this line too (rmt_mm's registry is found by its scope); it is
+# here so that mmdet's own tools/train.py imports rmt_mm first.
+custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)

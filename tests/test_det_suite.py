@@ -1,0 +1,138 @@
+"""Detection suite: every COCO config of the paper, end to end on a tiny COCO set."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO
+from det_utils import tiny_det_config
+
+DET = osp.join(REPO, 'configs', 'det')
+# Params of the paper's COCO table (to its rounding, in millions).
+PAPER_PARAMS = {
+    'mask_rcnn_rmt_t_fpn_1x_coco': 33, 'mask_rcnn_rmt_s_fpn_1x_coco': 46,
+    'mask_rcnn_rmt_b_fpn_1x_coco': 73, 'mask_rcnn_rmt_l_fpn_1x_coco': 114,
+    'retinanet_rmt_t_fpn_1x_coco': 23, 'retinanet_rmt_s_fpn_1x_coco': 36,
+    'retinanet_rmt_b_fpn_1x_coco': 63, 'retinanet_rmt_l_fpn_1x_coco': 104,
+    'mask_rcnn_rmt_s_fpn_ms_3x_coco': 46, 'mask_rcnn_rmt_b_fpn_ms_3x_coco': 73,
+    'mask_rcnn_rmt_l_fpn_ms_3x_coco': 114,
+    'cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco': 83, 'cascade_mask_rcnn_rmt_b_fpn_ms_3x_coco': 111,
+}
+# lr (8 GPUs x 2 images) and weight decay of the official configs.
+RECIPE = {
+    'mask_rcnn_rmt_t_fpn_1x_coco': (4e-4, 0.05), 'mask_rcnn_rmt_l_fpn_1x_coco': (2e-4, 0.05),
+    'retinanet_rmt_s_fpn_1x_coco': (4e-4, 1e-4), 'retinanet_rmt_l_fpn_1x_coco': (2e-4, 1e-4),
+    'mask_rcnn_rmt_s_fpn_ms_3x_coco': (4e-4, 0.05), 'mask_rcnn_rmt_b_fpn_ms_3x_coco': (2e-4, 0.05),
+    'cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco': (4e-4, 0.05),
+    'cascade_mask_rcnn_rmt_b_fpn_ms_3x_coco': (2e-4, 0.05),
+}
+
+
+def test_every_paper_row_has_a_config():
+    found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(DET, '*.py'))}
+    assert found == set(PAPER_PARAMS)
+
+
+@pytest.mark.parametrize('name', sorted(PAPER_PARAMS))
+def test_params_match_the_paper(name):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(osp.join(DET, name + '.py'))
+    assert cfg.default_scope == 'mmdet'
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    params = sum(p.numel() for p in model.parameters())
+    assert round(params / 1e6) == PAPER_PARAMS[name], params
+    arch = name.split('_rmt_')[1][0]
+    assert cfg.model.backbone.arch == arch
+    assert cfg.model.backbone.init_cfg.checkpoint == f'checkpoints/rmt_{arch}_in1k.pth'
+
+
+@pytest.mark.parametrize('name', sorted(RECIPE))
+def test_recipe_matches_the_official_configs(name):
+    cfg = Config.fromfile(osp.join(DET, name + '.py'))
+    lr, weight_decay = RECIPE[name]
+    opt = cfg.optim_wrapper
+    assert (opt.optimizer.type, opt.optimizer.lr, opt.optimizer.weight_decay) == \
+        ('AdamW', lr, weight_decay)
+    assert opt.type == 'AmpOptimWrapper' and opt.paramwise_cfg.norm_decay_mult == 0.0
+    assert cfg.auto_scale_lr.base_batch_size == 16 and cfg.train_dataloader.batch_size == 2
+    warmup, steps = cfg.param_scheduler
+    assert warmup.end == 500 and not warmup.by_epoch
+    if '_3x_' in name:
+        assert (cfg.train_cfg.max_epochs, steps.milestones) == (36, [27, 33])
+        choice = cfg.train_dataloader.dataset.pipeline[3]
+        assert choice.type == 'RandomChoice'
+        assert choice.transforms[1][1].crop_size == (384, 600)
+    else:
+        assert (cfg.train_cfg.max_epochs, steps.milestones) == (12, [8, 11])
+        assert cfg.train_dataloader.dataset.pipeline[2].scale == (1333, 800)
+    assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+
+
+def _scalars(work_dir):
+    rows = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
+
+
+@pytest.fixture(scope='module')
+def coco_root(tmp_path_factory):
+    from rmt_mm.data import make_coco_instance_set
+    return make_coco_instance_set(str(tmp_path_factory.mktemp('coco')))
+
+
+CLASSES = ('disk', 'square', 'triangle')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name, with_mask', [
+    ('mask_rcnn_rmt_t_fpn_1x_coco', True),
+    ('retinanet_rmt_t_fpn_1x_coco', False),
+    ('cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco', True),
+])
+def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_det_config(osp.join(DET, name + '.py'), coco_root, CLASSES, work_dir,
+                          with_mask=with_mask)
+    config = str(tmp_path / f'{name}_tiny.py')
+    cfg.dump(config)
+    run = subprocess.run([sys.executable, 'tools/train.py', config], capture_output=True,
+                         text=True, cwd=REPO, timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    scalars = _scalars(work_dir)
+    losses = [r['loss'] for r in scalars if 'loss' in r]
+    assert len(losses) == 16 and all(l == l for l in losses)  # 8 iterations x 2 epochs
+    final = [r for r in scalars if 'coco/bbox_mAP' in r]
+    assert final, scalars[-1]
+    assert 0.0 <= final[-1]['coco/bbox_mAP'] <= 1.0
+    if with_mask:
+        assert 'coco/segm_mAP' in final[-1]
+
+
+@pytest.mark.slow
+def test_dist_train_two_processes_on_cpu(coco_root, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_det_config(osp.join(DET, 'mask_rcnn_rmt_t_fpn_1x_coco.py'), coco_root, CLASSES,
+                          work_dir, max_epochs=1)
+    config = str(tmp_path / 'mask_rcnn_tiny.py')
+    cfg.dump(config)
+    env = dict(os.environ, PORT='29631', PYTHON=sys.executable)
+    run = subprocess.run(['bash', 'tools/dist_train.sh', config, '2'], capture_output=True,
+                         text=True, cwd=REPO, timeout=1200, env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = processes
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    # 16 images / (2 processes x 2 images) = 4 iterations, logged by rank 0.
+    losses = [r['loss'] for r in _scalars(work_dir) if 'loss' in r]
+    assert len(losses) == 4
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+    assert any('coco/segm_mAP' in r for r in _scalars(work_dir))

@@ -1,0 +1,96 @@
+"""Parameters and FLOPs of any rmt_mm config (classification, detection or segmentation).
+
+    python tools/analysis_tools/get_flops.py CONFIG [--shape H W] [--cfg-options ...]
+
+FLOPs are counted by mmengine's complexity analysis (fvcore-style: one multiply-add counts
+as one FLOP) on a forward in ``tensor`` mode, SyncBN reverted to BN. Detectors count the
+backbone, neck, RPN and RoI heads on the RPN's proposals, as mmdet's get_flops does.
+Defaults: 224x224 (cls), 800x1280 (det, H x W), 512x2048 (seg).
+"""
+import argparse
+import json
+import logging
+
+import torch
+
+DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmdet': (800, 1280), 'mmseg': (512, 2048)}
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--json', help='also write the result to this JSON file')
+    return parser.parse_args(argv)
+
+
+def dummy_data_samples(scope, height, width):
+    meta = dict(img_shape=(height, width), ori_shape=(height, width), pad_shape=(height, width),
+                batch_input_shape=(height, width), scale_factor=(1.0, 1.0))
+    if scope == 'mmdet':
+        from mmdet.structures import DetDataSample
+        return [DetDataSample(metainfo=meta)]
+    if scope == 'mmseg':
+        from mmseg.structures import SegDataSample
+        return [SegDataSample(metainfo=meta)]
+    return None
+
+
+def complexity(config, shape=None, cfg_options=None):
+    """{'params', 'flops', 'shape'} of the model a config builds."""
+    import rmt_mm  # noqa: F401
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.logging import MMLogger
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, init_default_scope
+    from rmt_mm.models.layers import MaSA
+    from rmt_mm.utils.config import load_config
+
+    cfg = load_config(config, cfg_options)
+    init_default_scope(cfg.default_scope)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    # Count attention as the official code computes it (explicit matmuls, which the counter
+    # knows); the fused kernels are opaque to it. The numbers are the same either way.
+    for module in model.modules():
+        if isinstance(module, MaSA):
+            module.attn_impl = 'reference'
+
+    height, width = shape or DEFAULT_SHAPES[cfg.default_scope]
+    inputs = torch.zeros(1, 3, height, width)
+    samples = dummy_data_samples(cfg.default_scope, height, width)
+
+    class TensorMode(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x, samples, mode='tensor')
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # the analyzer lists every module it saw no call of
+    with torch.no_grad():
+        info = get_model_complexity_info(TensorMode(), inputs=(inputs, ), show_table=False,
+                                         show_arch=False)
+    logger.setLevel(level)
+    return dict(params=sum(p.numel() for p in model.parameters()), flops=info['flops'],
+                shape=(height, width))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    result = complexity(args.config, args.shape, args.cfg_options)
+    h, w = result['shape']
+    print(f"{args.config}\n  input 3x{h}x{w}: params {result['params'] / 1e6:.2f} M, "
+          f"FLOPs {result['flops'] / 1e9:.1f} G")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(config=args.config, **result), f)
+
+
+if __name__ == '__main__':
+    main()
