@@ -90,3 +90,55 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
     cfg.randomness = dict(seed=0)
     cfg.work_dir = work_dir
     return cfg
+
+
+def tiny_seg_config(path, data_root, classes, work_dir, max_iters=8, slide=False):
+    cfg = Config.fromfile(path)
+    shrink_model(cfg) if 'neck' in cfg.model else _shrink_upernet(cfg)
+    set_num_classes(cfg.model, len(classes))
+    crop = (64, 64)
+    cfg.model.data_preprocessor.size = crop
+    if slide:
+        cfg.model.test_cfg = dict(mode='slide', crop_size=crop, stride=(43, 43))
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=True),
+        dict(type='RandomResize', scale=(128, 96), ratio_range=(0.75, 1.5), keep_ratio=True),
+        dict(type='RandomCrop', crop_size=crop, cat_max_ratio=0.75),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PhotoMetricDistortion'),
+        dict(type='PackSegInputs'),
+    ]
+    test_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(128, 96), keep_ratio=True),
+        dict(type='LoadAnnotations', reduce_zero_label=True),
+        dict(type='PackSegInputs'),
+    ]
+    for split, loader in (('training', cfg.train_dataloader), ('validation', cfg.val_dataloader)):
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        loader.dataset = dict(
+            type='BaseSegDataset', data_root=data_root, reduce_zero_label=True,
+            metainfo=dict(classes=tuple(classes)), img_suffix='.jpg', seg_map_suffix='.png',
+            data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'annotations/{split}'),
+            pipeline=train_pipeline if split == 'training' else test_pipeline)
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.param_scheduler = []
+    cfg.optim_wrapper.optimizer.lr = 1e-3
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.randomness = dict(seed=0)
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _shrink_upernet(cfg):
+    backbone = cfg.model.backbone
+    backbone.arch = copy.deepcopy(TINY_ARCH)
+    backbone.init_cfg = None
+    backbone.drop_path_rate = 0.0
+    cfg.model.decode_head.in_channels = TINY_DIMS
+    cfg.model.auxiliary_head.in_channels = TINY_DIMS[2]
