@@ -153,3 +153,15 @@ def test_train_and_test_tools_end_to_end(tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
     assert "'accuracy/top1'" in test.stdout
+
+
+@pytest.mark.parametrize('variant', 'TS')
+def test_flops_equal_fvcore_count_of_official_model(variant):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+    from get_flops import complexity
+    with open(fixture_path('official_archs.json')) as f:
+        official = json.load(f)[variant]
+    result = complexity(CLS_CONFIGS[variant.lower()])
+    assert result['flops'] == official['classifier_flops_224_fvcore']
+    assert result['params'] == official['classifier_params']
+    assert result['flops_without_attention'] < result['flops']

@@ -42,8 +42,12 @@ def test_auto_picks_chunked_only_for_large_full_masks():
     assert full.resolve_impl(10, 10, torch.float32) == 'sdpa'
     assert full.resolve_impl(10, 11, torch.float32) == 'chunked'
     assert MaSA(32, 4, decomposed=True).resolve_impl(500, 500, torch.float32) == 'sdpa'
-    with pytest.raises(ValueError, match="'chunked' bounds the memory of full-form"):
-        MaSA(32, 4, decomposed=True, attn_impl='chunked')
+    chunked = MaSA(32, 4, decomposed=True, attn_impl='chunked')
+    assert chunked.resolve_impl(500, 500, torch.float32) == 'sdpa'  # 1-D masks stay fused
+    assert MaSA(32, 4, decomposed=False, attn_impl='chunked').resolve_impl(
+        2, 2, torch.float32) == 'chunked'
+    with pytest.raises(ValueError, match="attn_impl='flash' is not one of"):
+        MaSA(32, 4, decomposed=True, attn_impl='flash')
 
 
 def test_relpos_cache_reused_and_bounded():

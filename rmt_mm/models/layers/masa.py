@@ -14,8 +14,9 @@ Three implementations compute the same numbers (``attn_impl``):
   the ground truth the tests and benchmarks compare against.
 - ``'sdpa'``: fused ``scaled_dot_product_attention`` with the cached decay as an additive float
   bias, laid out so that no head permute is needed.
-- ``'chunked'``: full form only, queries in blocks with the decay of each block built on the
-  fly and recomputed in backward, so memory no longer grows with the square of the token count.
+- ``'chunked'``: full form, queries in blocks with the decay of each block built on the fly
+  and recomputed in backward, so memory no longer grows with the square of the token count
+  (decomposed stages, whose masks are 1-D, run ``'sdpa'``).
 - ``'auto'`` (default): ``'sdpa'``, and ``'chunked'`` for a full-form stage whose decay mask
   would exceed ``max_mask_bytes``.
 """
@@ -212,10 +213,6 @@ class MaSA(nn.Module):
                 f'heads of even size for the rotary pairs')
         if attn_impl not in ATTN_IMPLS:
             raise ValueError(f'MaSA: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
-        if attn_impl == 'chunked' and decomposed:
-            raise ValueError(
-                "MaSA: attn_impl='chunked' bounds the memory of full-form stages only; "
-                "decomposed stages use 'sdpa' or 'reference'")
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.head_dims = embed_dims // num_heads
@@ -237,10 +234,12 @@ class MaSA(nn.Module):
 
     def resolve_impl(self, height: int, width: int, dtype: torch.dtype) -> str:
         """The implementation a forward at this size runs."""
+        if self.attn_impl == 'reference':
+            return 'reference'
+        if self.decomposed:
+            return 'sdpa'  # 1-D masks are small: 'chunked' only concerns full-form stages
         if self.attn_impl != 'auto':
             return self.attn_impl
-        if self.decomposed:
-            return 'sdpa'
         tokens = height * width
         mask_bytes = self.num_heads * tokens * tokens * torch.finfo(dtype).bits // 8
         return 'chunked' if mask_bytes > self.max_mask_bytes else 'sdpa'

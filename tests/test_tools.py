@@ -1,0 +1,50 @@
+"""The analysis and picture tools run and write what they promise."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+from PIL import Image
+
+from conftest import REPO
+
+
+def run_tool(*args, timeout=600):
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
+    out = run_tool('tools/visualize_decay.py', '--arch', 't', '--image-size', '96', '128',
+                   '--query', '0.25', '0.75', '--out-dir', str(tmp_path))
+    assert 'overview' in out
+    for i in range(4):
+        with Image.open(tmp_path / f'decay_stage{i}.png') as img:
+            width, height = img.size
+            assert width > 300 and height > 300
+            assert len(set(img.convert('L').getdata())) > 20  # a picture, not a blank
+    assert osp.getsize(tmp_path / 'decay_overview.png') > 10_000
+
+
+def test_benchmark_backbone_table_and_json(tmp_path):
+    out_json = tmp_path / 'bench.json'
+    out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--size', '64',
+                   '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
+                   'reference', 'auto', 'chunked', '--out', str(out_json))
+    assert '| infer | reference |' in out and '| train | chunked |' in out
+    report = json.loads(out_json.read_text())
+    assert [(r['mode'], r['impl']) for r in report['results']] == [
+        ('infer', 'reference'), ('infer', 'auto'), ('infer', 'chunked'),
+        ('train', 'reference'), ('train', 'auto'), ('train', 'chunked')]
+    assert all(r['peak_memory_mib'] > 0 and r['images_per_second'] > 0
+               for r in report['results'])
+
+
+def test_get_flops_prints_params_and_flops(tmp_path):
+    out = run_tool('tools/analysis_tools/get_flops.py', 'configs/cls/rmt_t_in1k.py',
+                   '--shape', '64', '64', '--json', str(tmp_path / 'f.json'))
+    assert 'params 14.33 M' in out
+    result = json.loads((tmp_path / 'f.json').read_text())
+    assert result['shape'] == [64, 64] and result['flops'] > result['flops_without_attention']
