@@ -77,8 +77,8 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
             loader.dataset.filter_cfg = dict(filter_empty_gt=True, min_size=4)
     cfg.test_dataloader = cfg.val_dataloader
     metrics = ['bbox', 'segm'] if with_mask else ['bbox']
-    cfg.val_evaluator = dict(type='CocoMetric', ann_file=f'{data_root}/annotations/instances_val.json',
-                             metric=metrics)
+    cfg.val_evaluator = dict(type='CocoMetric', metric=metrics,
+                             ann_file=f'{data_root}/annotations/instances_val.json')
     cfg.test_evaluator = cfg.val_evaluator
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = max_epochs

@@ -109,7 +109,7 @@ def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     scalars = _scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
-    assert len(losses) == 16 and all(l == l for l in losses)  # 8 iterations x 2 epochs
+    assert len(losses) == 16 and all(loss == loss for loss in losses)  # 8 iterations x 2 epochs
     final = [r for r in scalars if 'coco/bbox_mAP' in r]
     assert final, scalars[-1]
     assert 0.0 <= final[-1]['coco/bbox_mAP'] <= 1.0

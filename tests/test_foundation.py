@@ -172,3 +172,16 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path):
         pickle.dump({'state_dict': {'w': torch.zeros(1)}, 'x': _RunsCode()}, f)
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
         torch.load(str(path))
+
+
+def test_downstream_config_inherits_ours_by_scope(tmp_path):
+    """`_base_ = 'rmt_mm::det/...'` resolves to the packaged configs (rmt_mm/.mim)."""
+    import rmt_mm  # noqa: F401  (registers the rmt_mm config scope)
+    from mmengine.config import Config
+    config = tmp_path / 'my_mask_rcnn.py'
+    config.write_text("_base_ = 'rmt_mm::det/mask_rcnn_rmt_s_fpn_1x_coco.py'\n"
+                      "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n")
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.backbone.type == 'rmt_mm.RMT' and cfg.model.backbone.arch == 's'
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    assert cfg.optim_wrapper.optimizer.lr == 4e-4

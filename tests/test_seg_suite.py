@@ -106,7 +106,7 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     scalars = _scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
-    assert len(losses) == 8 and all(l == l for l in losses)
+    assert len(losses) == 8 and all(loss == loss for loss in losses)
     final = [r for r in scalars if 'mIoU' in r]
     assert final and 0.0 <= final[-1]['mIoU'] <= 100.0
     # Test the checkpoint again: sliding windows over an image (96x128) larger than the crop.

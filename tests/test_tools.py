@@ -48,3 +48,22 @@ def test_get_flops_prints_params_and_flops(tmp_path):
     assert 'params 14.33 M' in out
     result = json.loads((tmp_path / 'f.json').read_text())
     assert result['shape'] == [64, 64] and result['flops'] > result['flops_without_attention']
+
+
+def test_metafiles_list_exactly_the_configs():
+    import glob
+
+    import yaml
+    with open(osp.join(REPO, 'model-index.yml')) as f:
+        imports = yaml.safe_load(f)['Import']
+    listed = []
+    for metafile in imports:
+        with open(osp.join(REPO, metafile)) as f:
+            models = yaml.safe_load(f)['Models']
+        for model in models:
+            assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
+            assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
+            listed.append(model['Config'])
+    leaves = sorted(osp.relpath(p, REPO) for task in ('cls', 'det', 'seg')
+                    for p in glob.glob(osp.join(REPO, 'configs', task, '*.py')))
+    assert sorted(listed) == [c for c in leaves if not c.endswith('_384px.py')]

@@ -14,7 +14,6 @@ import argparse
 import os
 import os.path as osp
 
-import numpy as np
 import torch
 
 

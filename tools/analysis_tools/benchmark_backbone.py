@@ -13,6 +13,8 @@ Peak memory of one iteration:
   size before it; every (implementation, mode) runs in a fresh subprocess so that freed
   memory kept by the allocator of one does not hide the peak of another.
 
+Memory is measured on the first iteration, so caches built then (the decay masks) count.
+
 Results print as a Markdown table and are saved as JSON (``--out``). The README figures::
 
     python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --size 224 224 \\
@@ -111,7 +113,8 @@ def measure_memory(args, impl, mode):
     model = build_model(args, impl).to(args.device)
     x = torch.randn(args.batch, 3, *args.size, device=args.device)
     step = make_step(args, model, x, mode)
-    step()  # warm-up: one-time allocations (caches, optimizer state) are not counted
+    # No warm-up: the first step's one-time allocations (the decay-mask cache of the fused
+    # implementations among them) count, as they stay allocated.
     if args.device == 'cpu':
         base = _status_bytes('VmRSS')
         reset_peak_rss()

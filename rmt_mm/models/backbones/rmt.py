@@ -20,7 +20,6 @@ from ..layers.masa import ATTN_IMPLS, DWConv2d, MaSA, RelPos2d
 
 ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
              'mlp_ratios', 'chunkwise_recurrents', 'layerscales')
-PER_STAGE_KEYS = ARCH_KEYS
 NUM_STAGES = 4
 
 
@@ -259,7 +258,7 @@ class RMT(BaseModule):
                              f'{unknown}; it needs {list(ARCH_KEYS)} (lists of {NUM_STAGES}) '
                              f'and may set drop_path_rate, layer_init_values')
         arch = dict(dict(drop_path_rate=0.1, layer_init_values=1e-6), **copy.deepcopy(arch))
-        for key in PER_STAGE_KEYS:
+        for key in ARCH_KEYS:
             if len(arch[key]) != NUM_STAGES:
                 raise ValueError(f'RMT: arch[{key!r}] must list {NUM_STAGES} stages, '
                                  f'got {arch[key]}')
