@@ -1,3 +1,5 @@
+import glob
+import json
 import os
 import os.path as osp
 
@@ -19,6 +21,15 @@ TINY_ARCH = dict(
     init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 4, 3, 3],
     chunkwise_recurrents=[True, True, False, False], layerscales=[False, False, True, True],
     layer_init_values=1e-6, drop_path_rate=0.1)
+
+
+def read_scalars(work_dir):
+    """Every row mmengine logged to ``work_dir/*/vis_data/scalars.json``."""
+    rows = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
 
 
 def fixture_path(name):

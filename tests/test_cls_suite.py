@@ -1,5 +1,4 @@
 """Classification suite: configs, official checkpoint conversion, train/test end to end."""
-import glob
 import json
 import os.path as osp
 import subprocess
@@ -9,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path
+from conftest import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars
 
 CLS_CONFIGS = {v: osp.join(REPO, 'configs', 'cls', f'rmt_{v}_in1k.py') for v in 'tsbl'}
 
@@ -121,14 +120,6 @@ randomness = dict(seed=0)
 '''
 
 
-def _scalars(work_dir):
-    rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
-
-
 @pytest.mark.slow
 def test_train_and_test_tools_end_to_end(tmp_path):
     from rmt_mm.data import make_classification_set
@@ -141,7 +132,7 @@ def test_train_and_test_tools_end_to_end(tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=900)
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
     assert 'AmpOptimWrapper -> OptimWrapper' in train.stdout + train.stderr
-    scalars = _scalars(str(work_dir))
+    scalars = read_scalars(str(work_dir))
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 48
     assert sum(losses[-8:]) / 8 < 0.85 * sum(losses[:8]) / 8, losses

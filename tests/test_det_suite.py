@@ -1,6 +1,5 @@
 """Detection suite: every COCO config of the paper, end to end on a tiny COCO set."""
 import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -9,8 +8,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO
-from det_utils import tiny_det_config
+from conftest import REPO, read_scalars
+from task_configs import tiny_det_config
 
 DET = osp.join(REPO, 'configs', 'det')
 # Params of the paper's COCO table (to its rounding, in millions).
@@ -75,14 +74,6 @@ def test_recipe_matches_the_official_configs(name):
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
 
 
-def _scalars(work_dir):
-    rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
-
-
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
     from rmt_mm.data import make_coco_instance_set
@@ -107,7 +98,7 @@ def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     run = subprocess.run([sys.executable, 'tools/train.py', config], capture_output=True,
                          text=True, cwd=REPO, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    scalars = _scalars(work_dir)
+    scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 16 and all(loss == loss for loss in losses)  # 8 iterations x 2 epochs
     final = [r for r in scalars if 'coco/bbox_mAP' in r]
@@ -132,7 +123,7 @@ def test_dist_train_two_processes_on_cpu(coco_root, tmp_path):
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = processes
     assert "dist_cfg: {'backend': 'gloo'}" in log
     # 16 images / (2 processes x 2 images) = 4 iterations, logged by rank 0.
-    losses = [r['loss'] for r in _scalars(work_dir) if 'loss' in r]
+    losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
     assert len(losses) == 4
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-    assert any('coco/segm_mAP' in r for r in _scalars(work_dir))
+    assert any('coco/segm_mAP' in r for r in read_scalars(work_dir))

@@ -1,6 +1,5 @@
 """Segmentation suite: every ADE20K config of the paper, end to end on a tiny ADE set."""
 import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -9,8 +8,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO
-from det_utils import tiny_seg_config
+from conftest import REPO, read_scalars
+from task_configs import tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
 # Params of the paper's ADE20K table, in millions, at the paper's rounding.
@@ -76,14 +75,6 @@ def test_slide_inference_mixin():
     assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512), stride=(341, 341))
 
 
-def _scalars(work_dir):
-    rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
-
-
 @pytest.fixture(scope='module')
 def ade_root(tmp_path_factory):
     from rmt_mm.data import make_ade_semantic_set
@@ -104,7 +95,7 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     run = subprocess.run([sys.executable, 'tools/train.py', config], capture_output=True,
                          text=True, cwd=REPO, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    scalars = _scalars(work_dir)
+    scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 8 and all(loss == loss for loss in losses)
     final = [r for r in scalars if 'mIoU' in r]
@@ -131,5 +122,5 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
-    assert len([r for r in _scalars(work_dir) if 'loss' in r]) == 4
-    assert any('mIoU' in r for r in _scalars(work_dir))
+    assert len([r for r in read_scalars(work_dir) if 'loss' in r]) == 4
+    assert any('mIoU' in r for r in read_scalars(work_dir))
