@@ -32,6 +32,14 @@ def read_scalars(work_dir):
     return rows
 
 
+def free_port():
+    """A TCP port nobody listens on now, for a torchrun master."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
 def fixture_path(name):
     path = osp.join(FIXTURES, name)
     if not osp.isfile(path):

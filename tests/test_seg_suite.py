@@ -8,7 +8,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, read_scalars
+from conftest import REPO, free_port, read_scalars
 from task_configs import tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
@@ -116,7 +116,7 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
                           work_dir, max_iters=4)
     config = str(tmp_path / 'fpn_tiny.py')
     cfg.dump(config)
-    env = dict(os.environ, PORT='29641', PYTHON=sys.executable)
+    env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)
     run = subprocess.run(['bash', 'tools/dist_train.sh', config, '2'], capture_output=True,
                          text=True, cwd=REPO, timeout=1200, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
