@@ -127,3 +127,22 @@ def test_dist_train_two_processes_on_cpu(coco_root, tmp_path):
     assert len(losses) == 4
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
     assert any('coco/segm_mAP' in r for r in read_scalars(work_dir))
+
+
+@pytest.mark.slow
+def test_mmdet_own_train_tool_runs_our_config(coco_root, tmp_path):
+    """mmdet's tools/train.py (not ours) trains an rmt_mm config through custom_imports."""
+    import mmdet
+    mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_det_config(osp.join(DET, 'mask_rcnn_rmt_t_fpn_1x_coco.py'), coco_root, CLASSES,
+                          work_dir, max_epochs=1)
+    cfg.optim_wrapper.type = 'OptimWrapper'  # mmdet's tool keeps AMP, which needs a GPU
+    cfg.optim_wrapper.pop('loss_scale')
+    config = str(tmp_path / 'mask_rcnn_tiny.py')
+    cfg.dump(config)
+    run = subprocess.run([sys.executable, mmdet_train, config], capture_output=True, text=True,
+                         cwd=str(tmp_path), timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+    assert any('coco/bbox_mAP' in r for r in read_scalars(work_dir))

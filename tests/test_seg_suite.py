@@ -124,3 +124,22 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     assert len([r for r in read_scalars(work_dir) if 'loss' in r]) == 4
     assert any('mIoU' in r for r in read_scalars(work_dir))
+
+
+@pytest.mark.slow
+def test_mmseg_own_train_tool_runs_our_config(ade_root, tmp_path):
+    """mmseg's tools/train.py (not ours) trains an rmt_mm config through custom_imports."""
+    import mmseg
+    mmseg_train = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_seg_config(osp.join(SEG, 'fpn_rmt_t_80k_ade20k_512x512.py'), ade_root, CLASSES,
+                          work_dir, max_iters=4)
+    cfg.optim_wrapper.type = 'OptimWrapper'  # mmseg's tool keeps AMP, which needs a GPU
+    cfg.optim_wrapper.pop('loss_scale')
+    config = str(tmp_path / 'fpn_tiny.py')
+    cfg.dump(config)
+    run = subprocess.run([sys.executable, mmseg_train, config], capture_output=True, text=True,
+                         cwd=str(tmp_path), timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
+    assert any('mIoU' in r for r in read_scalars(work_dir))
