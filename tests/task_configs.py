@@ -8,6 +8,21 @@ from conftest import TINY_ARCH
 TINY_DIMS = TINY_ARCH['embed_dims']
 
 
+def leaf_configs(folder):
+    """Names of the leaf configs in a configs/ folder (no _base_ files)."""
+    import glob
+    import os.path as osp
+    return {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(folder, '*.py'))}
+
+
+def build_and_count(path):
+    """(config, number of parameters of the model it builds), in the config's own scope."""
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.default_scope)
+    return cfg, sum(p.numel() for p in MODELS.build(cfg.model).parameters())
+
+
 def set_num_classes(node, num_classes):
     """Set every ``num_classes`` in a nested config (heads, cascade stages)."""
     if isinstance(node, dict):
@@ -22,12 +37,17 @@ def set_num_classes(node, num_classes):
 
 
 def shrink_model(cfg):
-    """A real config's model with the tiny RMT, no pretrained weights."""
+    """A real config's model with the tiny RMT (no pretrained weights) and the layers that
+    read its outputs resized: the neck, or UperNet's decode and auxiliary heads."""
     backbone = cfg.model.backbone
     backbone.arch = copy.deepcopy(TINY_ARCH)
     backbone.init_cfg = None
     backbone.drop_path_rate = 0.0
-    cfg.model.neck.in_channels = TINY_DIMS
+    if 'neck' in cfg.model:
+        cfg.model.neck.in_channels = TINY_DIMS
+    else:
+        cfg.model.decode_head.in_channels = TINY_DIMS
+        cfg.model.auxiliary_head.in_channels = TINY_DIMS[cfg.model.auxiliary_head.in_index]
 
 
 def fewer_samples(cfg):
@@ -66,8 +86,6 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
     ]
     metainfo = dict(classes=tuple(classes))
     for split, loader in (('train', cfg.train_dataloader), ('val', cfg.val_dataloader)):
-        loader.num_workers = 0
-        loader.persistent_workers = False
         loader.batch_size = 2
         loader.dataset.update(
             data_root=data_root, metainfo=metainfo,
@@ -81,20 +99,13 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
                              ann_file=f'{data_root}/annotations/instances_val.json')
     cfg.test_evaluator = cfg.val_evaluator
     cfg.train_cfg.max_epochs = max_epochs
-    cfg.train_cfg.val_interval = max_epochs
-    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-                                end=5)]
-    cfg.optim_wrapper.optimizer.lr = 1e-3
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = max_epochs
-    cfg.randomness = dict(seed=0)
-    cfg.work_dir = work_dir
-    return cfg
+    warmup = dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)
+    return _short_run(cfg, work_dir, max_epochs, [warmup])
 
 
 def tiny_seg_config(path, data_root, classes, work_dir, max_iters=8, slide=False):
     cfg = Config.fromfile(path)
-    shrink_model(cfg) if 'neck' in cfg.model else _shrink_upernet(cfg)
+    shrink_model(cfg)
     set_num_classes(cfg.model, len(classes))
     crop = (64, 64)
     cfg.model.data_preprocessor.size = crop
@@ -116,8 +127,6 @@ def tiny_seg_config(path, data_root, classes, work_dir, max_iters=8, slide=False
         dict(type='PackSegInputs'),
     ]
     for split, loader in (('training', cfg.train_dataloader), ('validation', cfg.val_dataloader)):
-        loader.num_workers = 0
-        loader.persistent_workers = False
         loader.dataset = dict(
             type='BaseSegDataset', data_root=data_root, reduce_zero_label=True,
             metainfo=dict(classes=tuple(classes)), img_suffix='.jpg', seg_map_suffix='.png',
@@ -125,20 +134,48 @@ def tiny_seg_config(path, data_root, classes, work_dir, max_iters=8, slide=False
             pipeline=train_pipeline if split == 'training' else test_pipeline)
     cfg.test_dataloader = cfg.val_dataloader
     cfg.train_cfg.max_iters = max_iters
-    cfg.train_cfg.val_interval = max_iters
-    cfg.param_scheduler = []
-    cfg.optim_wrapper.optimizer.lr = 1e-3
+    return _short_run(cfg, work_dir, max_iters, [])
+
+
+def _short_run(cfg, work_dir, length, param_scheduler):
+    """Validate and checkpoint once at the end of ``length`` epochs or iterations."""
+    cfg.train_cfg.val_interval = length
+    cfg.default_hooks.checkpoint.interval = length
     cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.param_scheduler = param_scheduler
+    cfg.optim_wrapper.optimizer.lr = 1e-3
     cfg.randomness = dict(seed=0)
     cfg.work_dir = work_dir
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        loader.num_workers = 0
+        loader.persistent_workers = False
     return cfg
 
 
-def _shrink_upernet(cfg):
-    backbone = cfg.model.backbone
-    backbone.arch = copy.deepcopy(TINY_ARCH)
-    backbone.init_cfg = None
-    backbone.drop_path_rate = 0.0
-    cfg.model.decode_head.in_channels = TINY_DIMS
-    cfg.model.auxiliary_head.in_channels = TINY_DIMS[2]
+def run_training(cfg, tmp_path, launch):
+    """Dump ``cfg`` and train it with ``launch``: 'ours' (tools/train.py), 'dist2'
+    (tools/dist_train.sh CONFIG 2 on a free port) or a library module whose own
+    tools/train.py runs it (mmdet, mmseg). Returns the dumped config's path and the text of
+    the run's log file."""
+    import glob
+    import os
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from conftest import REPO, free_port
+    config = str(tmp_path / 'tiny_config.py')
+    cfg.dump(config)
+    env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)
+    if launch == 'ours':
+        command = [sys.executable, 'tools/train.py', config]
+    elif launch == 'dist2':
+        command = ['bash', 'tools/dist_train.sh', config, '2']
+    else:
+        tools = osp.join(osp.dirname(launch.__file__), '.mim', 'tools', 'train.py')
+        command = [sys.executable, tools, config]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=1200, env=env,
+                         cwd=REPO if launch in ('ours', 'dist2') else str(tmp_path))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    with open(glob.glob(osp.join(cfg.work_dir, '*', '*.log'))[0]) as f:
+        return config, f.read()

@@ -1,15 +1,11 @@
 """Detection suite: every COCO config of the paper, end to end on a tiny COCO set."""
-import glob
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, free_port, read_scalars
-from task_configs import tiny_det_config
+from conftest import REPO, SHAPE_CLASSES, read_scalars
+from task_configs import build_and_count, leaf_configs, run_training, tiny_det_config
 
 DET = osp.join(REPO, 'configs', 'det')
 # Params of the paper's COCO table (to its rounding, in millions).
@@ -33,19 +29,13 @@ RECIPE = {
 
 
 def test_every_paper_row_has_a_config():
-    found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(DET, '*.py'))}
-    assert found == set(PAPER_PARAMS)
+    assert leaf_configs(DET) == set(PAPER_PARAMS)
 
 
 @pytest.mark.parametrize('name', sorted(PAPER_PARAMS))
 def test_params_match_the_paper(name):
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-    cfg = Config.fromfile(osp.join(DET, name + '.py'))
+    cfg, params = build_and_count(osp.join(DET, name + '.py'))
     assert cfg.default_scope == 'mmdet'
-    init_default_scope('mmdet')
-    model = MODELS.build(cfg.model)
-    params = sum(p.numel() for p in model.parameters())
     assert round(params / 1e6) == PAPER_PARAMS[name], params
     arch = name.split('_rmt_')[1][0]
     assert cfg.model.backbone.arch == arch
@@ -74,15 +64,6 @@ def test_recipe_matches_the_official_configs(name):
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
 
 
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    from rmt_mm.data import make_coco_instance_set
-    return make_coco_instance_set(str(tmp_path_factory.mktemp('coco')))
-
-
-CLASSES = ('disk', 'square', 'triangle')
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('name, with_mask', [
     ('mask_rcnn_rmt_t_fpn_1x_coco', True),
@@ -91,13 +72,9 @@ CLASSES = ('disk', 'square', 'triangle')
 ])
 def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     work_dir = str(tmp_path / 'work')
-    cfg = tiny_det_config(osp.join(DET, name + '.py'), coco_root, CLASSES, work_dir,
+    cfg = tiny_det_config(osp.join(DET, name + '.py'), coco_root, SHAPE_CLASSES, work_dir,
                           with_mask=with_mask)
-    config = str(tmp_path / f'{name}_tiny.py')
-    cfg.dump(config)
-    run = subprocess.run([sys.executable, 'tools/train.py', config], capture_output=True,
-                         text=True, cwd=REPO, timeout=1200)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run_training(cfg, tmp_path, 'ours')
     scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 16 and all(loss == loss for loss in losses)  # 8 iterations x 2 epochs
@@ -106,43 +83,3 @@ def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     assert 0.0 <= final[-1]['coco/bbox_mAP'] <= 1.0
     if with_mask:
         assert 'coco/segm_mAP' in final[-1]
-
-
-@pytest.mark.slow
-def test_dist_train_two_processes_on_cpu(coco_root, tmp_path):
-    work_dir = str(tmp_path / 'work')
-    cfg = tiny_det_config(osp.join(DET, 'mask_rcnn_rmt_t_fpn_1x_coco.py'), coco_root, CLASSES,
-                          work_dir, max_epochs=1)
-    config = str(tmp_path / 'mask_rcnn_tiny.py')
-    cfg.dump(config)
-    env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)
-    run = subprocess.run(['bash', 'tools/dist_train.sh', config, '2'], capture_output=True,
-                         text=True, cwd=REPO, timeout=1200, env=env)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
-    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = processes
-    assert "dist_cfg: {'backend': 'gloo'}" in log
-    # 16 images / (2 processes x 2 images) = 4 iterations, logged by rank 0.
-    losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
-    assert len(losses) == 4
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-    assert any('coco/segm_mAP' in r for r in read_scalars(work_dir))
-
-
-@pytest.mark.slow
-def test_mmdet_own_train_tool_runs_our_config(coco_root, tmp_path):
-    """mmdet's tools/train.py (not ours) trains an rmt_mm config through custom_imports."""
-    import mmdet
-    mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
-    work_dir = str(tmp_path / 'work')
-    cfg = tiny_det_config(osp.join(DET, 'mask_rcnn_rmt_t_fpn_1x_coco.py'), coco_root, CLASSES,
-                          work_dir, max_epochs=1)
-    cfg.optim_wrapper.type = 'OptimWrapper'  # mmdet's tool keeps AMP, which needs a GPU
-    cfg.optim_wrapper.pop('loss_scale')
-    config = str(tmp_path / 'mask_rcnn_tiny.py')
-    cfg.dump(config)
-    run = subprocess.run([sys.executable, mmdet_train, config], capture_output=True, text=True,
-                         cwd=str(tmp_path), timeout=1200)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-    assert any('coco/bbox_mAP' in r for r in read_scalars(work_dir))

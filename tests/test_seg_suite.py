@@ -1,6 +1,4 @@
 """Segmentation suite: every ADE20K config of the paper, end to end on a tiny ADE set."""
-import glob
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -8,8 +6,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, free_port, read_scalars
-from task_configs import tiny_seg_config
+from conftest import REPO, SHAPE_CLASSES, read_scalars
+from task_configs import build_and_count, leaf_configs, run_training, tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
 # Params of the paper's ADE20K table, in millions, at the paper's rounding.
@@ -26,18 +24,13 @@ EXACT = {'upernet_rmt_l_160k_ade20k_512x512': 125_560_000}
 
 
 def test_every_paper_row_has_a_config():
-    found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(SEG, '*.py'))}
-    assert found == set(PAPER_PARAMS)
+    assert leaf_configs(SEG) == set(PAPER_PARAMS)
 
 
 @pytest.mark.parametrize('name', sorted(PAPER_PARAMS))
 def test_params_match_the_paper(name):
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    cfg = Config.fromfile(osp.join(SEG, name + '.py'))
+    cfg, params = build_and_count(osp.join(SEG, name + '.py'))
     assert cfg.default_scope == 'mmseg'
-    init_default_scope('mmseg')
-    params = sum(p.numel() for p in MODELS.build(cfg.model).parameters())
     paper, digits = PAPER_PARAMS[name]
     if name in EXACT:
         assert round(params, -4) == EXACT[name] and int(params / 1e6) == paper
@@ -75,26 +68,14 @@ def test_slide_inference_mixin():
     assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512), stride=(341, 341))
 
 
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory):
-    from rmt_mm.data import make_ade_semantic_set
-    return make_ade_semantic_set(str(tmp_path_factory.mktemp('ade')))
-
-
-CLASSES = ('disk', 'square', 'triangle')
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('name, slide', [('fpn_rmt_t_80k_ade20k_512x512', False),
                                          ('upernet_rmt_s_160k_ade20k_512x512', True)])
 def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     work_dir = str(tmp_path / 'work')
-    cfg = tiny_seg_config(osp.join(SEG, name + '.py'), ade_root, CLASSES, work_dir, slide=slide)
-    config = str(tmp_path / f'{name}_tiny.py')
-    cfg.dump(config)
-    run = subprocess.run([sys.executable, 'tools/train.py', config], capture_output=True,
-                         text=True, cwd=REPO, timeout=1200)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    cfg = tiny_seg_config(osp.join(SEG, name + '.py'), ade_root, SHAPE_CLASSES, work_dir,
+                          slide=slide)
+    config, _ = run_training(cfg, tmp_path, 'ours')
     scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 8 and all(loss == loss for loss in losses)
@@ -107,39 +88,3 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
         timeout=600)
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
     assert "'mIoU'" in test.stdout
-
-
-@pytest.mark.slow
-def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
-    work_dir = str(tmp_path / 'work')
-    cfg = tiny_seg_config(osp.join(SEG, 'fpn_rmt_t_80k_ade20k_512x512.py'), ade_root, CLASSES,
-                          work_dir, max_iters=4)
-    config = str(tmp_path / 'fpn_tiny.py')
-    cfg.dump(config)
-    env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)
-    run = subprocess.run(['bash', 'tools/dist_train.sh', config, '2'], capture_output=True,
-                         text=True, cwd=REPO, timeout=1200, env=env)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
-    assert 'Distributed training: True' in log and 'GPU number: 2' in log
-    assert len([r for r in read_scalars(work_dir) if 'loss' in r]) == 4
-    assert any('mIoU' in r for r in read_scalars(work_dir))
-
-
-@pytest.mark.slow
-def test_mmseg_own_train_tool_runs_our_config(ade_root, tmp_path):
-    """mmseg's tools/train.py (not ours) trains an rmt_mm config through custom_imports."""
-    import mmseg
-    mmseg_train = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
-    work_dir = str(tmp_path / 'work')
-    cfg = tiny_seg_config(osp.join(SEG, 'fpn_rmt_t_80k_ade20k_512x512.py'), ade_root, CLASSES,
-                          work_dir, max_iters=4)
-    cfg.optim_wrapper.type = 'OptimWrapper'  # mmseg's tool keeps AMP, which needs a GPU
-    cfg.optim_wrapper.pop('loss_scale')
-    config = str(tmp_path / 'fpn_tiny.py')
-    cfg.dump(config)
-    run = subprocess.run([sys.executable, mmseg_train, config], capture_output=True, text=True,
-                         cwd=str(tmp_path), timeout=1200)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
-    assert any('mIoU' in r for r in read_scalars(work_dir))

@@ -1,0 +1,50 @@
+"""Launchers: 2-process CPU jobs through dist_train.sh, and the libraries' own train tools."""
+import os.path as osp
+
+import pytest
+
+from conftest import REPO, SHAPE_CLASSES, read_scalars
+from task_configs import run_training, tiny_det_config, tiny_seg_config
+
+
+def tiny_config(task, request, tmp_path, length):
+    """The smallest config of a task on its generated data, and the metric it reports."""
+    work_dir = str(tmp_path / 'work')
+    if task == 'det':
+        path = osp.join(REPO, 'configs', 'det', 'mask_rcnn_rmt_t_fpn_1x_coco.py')
+        return tiny_det_config(path, request.getfixturevalue('coco_root'), SHAPE_CLASSES,
+                               work_dir, max_epochs=length), 'coco/segm_mAP'
+    path = osp.join(REPO, 'configs', 'seg', 'fpn_rmt_t_80k_ade20k_512x512.py')
+    return tiny_seg_config(path, request.getfixturevalue('ade_root'), SHAPE_CLASSES,
+                           work_dir, max_iters=length), 'mIoU'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task, length, iterations, checkpoint', [
+    ('det', 1, 4, 'epoch_1.pth'),  # 16 images / (2 processes x 2 images) = 4 iterations
+    ('seg', 4, 4, 'iter_4.pth'),
+])
+def test_dist_train_two_processes_on_cpu(task, length, iterations, checkpoint, request,
+                                         tmp_path):
+    cfg, metric = tiny_config(task, request, tmp_path, length)
+    _, log = run_training(cfg, tmp_path, 'dist2')
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = processes
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    scalars = read_scalars(cfg.work_dir)  # logged by rank 0
+    assert len([r for r in scalars if 'loss' in r]) == iterations
+    assert osp.isfile(osp.join(cfg.work_dir, checkpoint))
+    assert any(metric in r for r in scalars)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task, library, length, checkpoint', [
+    ('det', 'mmdet', 1, 'epoch_1.pth'), ('seg', 'mmseg', 4, 'iter_4.pth')])
+def test_library_own_train_tool_runs_our_config(task, library, length, checkpoint, request,
+                                                tmp_path):
+    """mmdet's and mmseg's tools/train.py (not ours) train rmt_mm configs (custom_imports)."""
+    cfg, metric = tiny_config(task, request, tmp_path, length)
+    cfg.optim_wrapper.type = 'OptimWrapper'  # their tools keep AMP, which needs a GPU
+    cfg.optim_wrapper.pop('loss_scale')
+    run_training(cfg, tmp_path, __import__(library))
+    assert osp.isfile(osp.join(cfg.work_dir, checkpoint))
+    assert any(metric in r for r in read_scalars(cfg.work_dir))
