@@ -3,7 +3,7 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.logging import print_log
 
 SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
@@ -126,4 +126,4 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
 
 
 __all__ = ['add_common_args', 'adapt_to_device', 'build_runner', 'check_checkpoint_path',
-           'load_config', 'setup_config', 'work_dir_for', 'ConfigDict']
+           'load_config', 'setup_config', 'work_dir_for']
