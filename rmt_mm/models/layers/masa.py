@@ -68,14 +68,16 @@ class DWConv2d(nn.Module):
             channels, channels, kernel_size, 1, kernel_size // 2, groups=channels)
         self.residual = residual
         self.fuse_residual = fuse_residual
+        if residual and fuse_residual:
+            # The identity kernel, built once; not persistent, so checkpoint keys stay official.
+            identity = torch.zeros_like(self.conv.weight)
+            identity[:, :, kernel_size // 2, kernel_size // 2] = 1
+            self.register_buffer('identity', identity, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.conv.weight
         if self.residual and self.fuse_residual:
-            centre = self.conv.kernel_size[0] // 2
-            identity = torch.zeros_like(weight)
-            identity[:, :, centre, centre] = 1
-            weight = weight + identity
+            weight = weight + self.identity
         out = F.conv2d(x.permute(0, 3, 1, 2), weight, self.conv.bias,
                        padding=self.conv.padding, groups=self.conv.groups)
         out = out.permute(0, 2, 3, 1)
