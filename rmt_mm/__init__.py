@@ -1,4 +1,5 @@
 """rmt_mm: the RMT vision backbone for OpenMMLab 2.0 (mmpretrain, mmdet, mmseg)."""
+from .engine import fileio  # noqa: F401  (the atomic checkpoint file backend)
 from .utils.checkpoint import register_safe_globals
 from .version import __version__
 

@@ -70,12 +70,12 @@ SHAPE_CLASSES = ('disk', 'square', 'triangle')
 @pytest.fixture(scope='session')
 def coco_root(tmp_path_factory):
     """A generated COCO-format instance set (boxes and polygons) of SHAPE_CLASSES."""
-    from rmt_mm.data import make_coco_instance_set
+    from rmt_mm.datasets import make_coco_instance_set
     return make_coco_instance_set(str(tmp_path_factory.mktemp('coco')), SHAPE_CLASSES)
 
 
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory):
     """A generated ADE20K-format semantic set of SHAPE_CLASSES (reduce_zero_label layout)."""
-    from rmt_mm.data import make_ade_semantic_set
+    from rmt_mm.datasets import make_ade_semantic_set
     return make_ade_semantic_set(str(tmp_path_factory.mktemp('ade')), SHAPE_CLASSES)

@@ -65,6 +65,59 @@ def fewer_samples(cfg):
             node.score_thr = 0.0
 
 
+TINY_CLS_CONFIG = '''
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, **{arch}), drop_path_rate=0.0),
+    neck=dict(in_channels=128, out_channels=64),
+    head=dict(num_classes=4, in_channels=64, topk=(1, )),
+    train_cfg=None)
+data_preprocessor = dict(num_classes=4)
+pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='train',
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='val',
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
+param_scheduler = []
+train_cfg = dict(max_epochs=12, val_interval=12)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
+randomness = dict(seed=0)
+'''
+
+
+def tiny_cls_config(data_root, max_epochs=12):
+    """The RMT-T ImageNet config with the tiny RMT on a generated ImageNet-format set."""
+    import os
+    import os.path as osp
+    import tempfile
+
+    from conftest import REPO
+    base = osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+        f.write(f"_base_ = ['{base}']\n" + TINY_CLS_CONFIG.format(arch=TINY_ARCH, data=data_root))
+    try:
+        cfg = Config.fromfile(f.name)
+    finally:
+        os.remove(f.name)
+    cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = max_epochs
+    cfg.default_hooks.checkpoint.interval = max_epochs
+    return cfg
+
+
 def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=True):
     cfg = Config.fromfile(path)
     shrink_model(cfg)

@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars
+from task_configs import tiny_cls_config
 
 CLS_CONFIGS = {v: osp.join(REPO, 'configs', 'cls', f'rmt_{v}_in1k.py') for v in 'tsbl'}
 
@@ -85,47 +86,14 @@ def test_converter_on_official_classifier(cls_fixture, tmp_path):
     torch.testing.assert_close(logits, cls_fixture['output'], atol=1e-5, rtol=0)
 
 
-TINY_CLS_CONFIG = '''
-_base_ = ['{base}']
-model = dict(
-    backbone=dict(arch=dict(_delete_=True, **{arch}), drop_path_rate=0.0),
-    neck=dict(in_channels=128, out_channels=64),
-    head=dict(num_classes=4, in_channels=64, topk=(1, )),
-    train_cfg=None)
-data_preprocessor = dict(num_classes=4)
-pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='train',
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='val',
-                 pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
-param_scheduler = []
-train_cfg = dict(max_epochs=12, val_interval=12)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
-randomness = dict(seed=0)
-'''
 
 
 @pytest.mark.slow
 def test_train_and_test_tools_end_to_end(tmp_path):
-    from rmt_mm.data import make_classification_set
+    from rmt_mm.datasets import make_classification_set
     data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8)
     config = tmp_path / 'rmt_tiny_cls.py'
-    config.write_text(TINY_CLS_CONFIG.format(base=CLS_CONFIGS['t'], arch=TINY_ARCH, data=data))
+    tiny_cls_config(data).dump(str(config))
     work_dir = tmp_path / 'work'
     train = subprocess.run(
         [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir)],

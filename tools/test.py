@@ -49,7 +49,7 @@ def main():
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    metrics = build_runner(cfg).test()
+    metrics = build_runner(cfg, mode='test').test()
     print(f'metrics of {osp.basename(args.checkpoint)}: {metrics}')
 
 

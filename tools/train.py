@@ -23,6 +23,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    from rmt_mm.engine import latest_intact_checkpoint
     from rmt_mm.utils.config import build_runner, check_checkpoint_path, setup_config
 
     cfg = setup_config(args)
@@ -35,7 +36,8 @@ def main():
                              f'--auto-scale-lr cannot scale the learning rate')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # The newest intact checkpoint of the work dir (None: start from scratch, as mmengine).
+        cfg.resume, cfg.load_from = True, latest_intact_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_checkpoint_path(cfg.get('load_from'), '--resume' if args.resume else 'load_from')

@@ -1,5 +1,5 @@
 _base_ = [
-    './_base_/models/retinanet_rmt_fpn.py', 'mmdet::_base_/datasets/coco_detection.py',
+    './_base_/models/retinanet_rmt_fpn.py', './_base_/datasets/coco_detection.py',
     './_base_/schedules/adamw_1x.py', './_base_/default_runtime.py'
 ]
 

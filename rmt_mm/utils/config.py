@@ -56,6 +56,82 @@ def adapt_to_device(cfg: Config) -> Config:
     return cfg
 
 
+def _datasets(node, where):
+    """(config path, dataset dict) of a dataset config and the datasets it wraps."""
+    if not isinstance(node, dict):
+        return
+    yield where, node
+    if isinstance(node.get('dataset'), dict):
+        yield from _datasets(node['dataset'], f'{where}.dataset')
+    for i, child in enumerate(node.get('datasets') or []):
+        yield from _datasets(child, f'{where}.datasets[{i}]')
+
+
+def check_data_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloader')):
+    """Fail before anything is built when a local ``data_root`` or annotation file is missing,
+    naming the config field and the absolute path that was looked for."""
+    for loader in loaders:
+        for where, dataset in _datasets((cfg.get(loader) or {}).get('dataset'),
+                                        f'{loader}.dataset'):
+            root = dataset.get('data_root')
+            if isinstance(root, str) and '://' not in root and not osp.isdir(root):
+                raise FileNotFoundError(
+                    f'{where}.data_root: the folder {osp.abspath(root)} does not exist; '
+                    f'prepare the data there (see configs/*/README.md), link it, or set '
+                    f'--cfg-options {where}.data_root=PATH')
+            ann = dataset.get('ann_file')
+            if isinstance(ann, str) and ann and '://' not in ann:
+                path = ann if osp.isabs(ann) or not root else osp.join(root, ann)
+                if '://' not in path and not osp.isfile(path):
+                    raise FileNotFoundError(f'{where}.ann_file: {osp.abspath(path)} does not '
+                                            f'exist')
+
+
+def _is_rmt(backbone) -> bool:
+    return isinstance(backbone, dict) and str(backbone.get('type', '')).split('.')[-1] == 'RMT'
+
+
+def check_model_channels(model: dict, where: str = 'model'):
+    """Check that what reads the RMT backbone's outputs expects their channels: the neck's
+    ``in_channels`` (all outputs, or the last one for a pooling neck), or a decode head's
+    ``in_channels`` at its ``in_index``. Raises ValueError naming the field and the right
+    value; does nothing for other backbones."""
+    backbone = model.get('backbone')
+    if not _is_rmt(backbone):
+        return
+    from rmt_mm.models import RMT
+    outs = RMT.output_channels(backbone.get('arch', 't'), backbone.get('out_indices', (0, 1, 2, 3)))
+    described = (f"RMT arch={backbone.get('arch', 't')!r} with "
+                 f"out_indices={tuple(backbone.get('out_indices', (0, 1, 2, 3)))} outputs "
+                 f'channels {outs}')
+    necks = model.get('neck')
+    neck = necks[0] if isinstance(necks, (list, tuple)) else necks
+    if isinstance(neck, dict) and 'in_channels' in neck:
+        got = neck['in_channels']
+        expected = list(outs) if isinstance(got, (list, tuple)) else outs[-1]
+        if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
+            raise ValueError(f'{where}.neck.in_channels={got} does not match the backbone: '
+                             f'{described}; set it to {expected}')
+        return
+    for head_name in ('decode_head', 'auxiliary_head'):
+        heads = model.get(head_name)
+        for i, head in enumerate(heads if isinstance(heads, (list, tuple)) else [heads]):
+            if not isinstance(head, dict) or 'in_channels' not in head:
+                continue
+            field = f'{where}.{head_name}' + (f'[{i}]' if isinstance(heads, list) else '')
+            index = head.get('in_index', -1)
+            try:
+                expected = ([outs[j] for j in index] if isinstance(index, (list, tuple))
+                            else outs[index])
+            except IndexError:
+                raise ValueError(f'{field}.in_index={index} is out of range: {described}') \
+                    from None
+            got = head['in_channels']
+            if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
+                raise ValueError(f'{field}.in_channels={got} does not match the backbone at '
+                                 f'in_index={index}: {described}; set it to {expected}')
+
+
 def check_checkpoint_path(path, field: str):
     """Fail before training starts when a local checkpoint path does not exist."""
     if path and '://' not in str(path) and not osp.isfile(path):
@@ -96,10 +172,17 @@ def init_cpu_process_group(cfg: Config):
         dist.init_process_group(backend='gloo')
 
 
-def build_runner(cfg: Config):
-    """Adapt the config to the machine and build its runner."""
+def build_runner(cfg: Config, mode: str = 'train'):
+    """Check the config's model and data paths for ``mode`` ('train' or 'test'), adapt it to
+    the machine and build its runner."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    check_model_channels(cfg.model)
+    if mode == 'train':
+        check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
+                         else ('train_dataloader', ))
+    else:
+        check_data_paths(cfg, ('test_dataloader', ))
     adapt_to_device(cfg)
     init_cpu_process_group(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
@@ -126,4 +209,5 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
 
 
 __all__ = ['add_common_args', 'adapt_to_device', 'build_runner', 'check_checkpoint_path',
+           'check_data_paths', 'check_model_channels',
            'load_config', 'setup_config', 'work_dir_for']

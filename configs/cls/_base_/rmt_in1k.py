@@ -1,5 +1,6 @@
 # RMT on ImageNet-1k: the official recipe (classification code and training logs of the paper)
 # in mmpretrain 1.x form. Leaf configs set the variant, its drop path rate and the neck width.
+_base_ = '../../_base_/reliability.py'
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)
 
@@ -110,14 +111,18 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=2048)
 
 # The paper reports the EMA model (timm ModelEmaV2, decay 0.99996 per iteration ~ momentum 4e-5).
-custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL')]
+custom_hooks = [
+    dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
+    {{_base_.random_state_hook}}, {{_base_.finite_loss_hook}},
+]
 
 # ---------------------------------------------------------------------------- runtime
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto',
+                    backend_args={{_base_.atomic_checkpoints}}),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

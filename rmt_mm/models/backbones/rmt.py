@@ -269,7 +269,14 @@ class RMT(BaseModule):
                     f'heads of even size (rotary pairs); e.g. embed_dims={2 * heads * 8}')
         return arch
 
-    def _check_out_indices(self, out_indices: Sequence[int]) -> tuple:
+    @classmethod
+    def output_channels(cls, arch: Union[str, dict] = 't', out_indices=(0, 1, 2, 3)) -> list:
+        """Channels of the outputs a backbone with these settings returns, in order."""
+        dims = cls.parse_arch(arch)['embed_dims']
+        return [dims[i] for i in cls._check_out_indices(out_indices)]
+
+    @staticmethod
+    def _check_out_indices(out_indices: Sequence[int]) -> tuple:
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         out_indices = tuple(i + NUM_STAGES if isinstance(i, int) and i < 0 else i

@@ -1,4 +1,4 @@
-_base_ = 'mmdet::_base_/datasets/coco_instance.py'
+_base_ = './coco_instance.py'
 
 # The 3x multi-scale policy (DETR-style): short side 480..800 (max 1333), or resize to
 # 400..600, crop 384..600 and resize again.

@@ -1,3 +1,5 @@
+_base_ = '../../../_base_/reliability.py'
+
 # Semantic FPN: 80k iterations, AdamW lr 1e-4, weight decay 1e-4, poly 0.9; 8 GPUs x 2 images.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
@@ -11,5 +13,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000, max_keep_ckpts=3))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000, max_keep_ckpts=3,
+                    backend_args={{_base_.atomic_checkpoints}}))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+custom_hooks = [{{_base_.random_state_hook}}, {{_base_.finite_loss_hook}}]

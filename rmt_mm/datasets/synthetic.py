@@ -122,13 +122,16 @@ def make_coco_instance_set(root: str, classes=('disk', 'square', 'triangle'),
             Image.fromarray(img).save(osp.join(root, split, name), quality=95)
             images.append(dict(id=index + 1, file_name=name, height=height, width=width))
             for label, mask in objects:
+                polygons = _polygons(mask)
+                if not polygons:  # a sliver left by occlusion
+                    continue
                 ys, xs = np.nonzero(mask)
                 x0, y0 = float(xs.min()), float(ys.min())
                 bbox = [x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0]
                 annotations.append(dict(
                     id=len(annotations) + 1, image_id=index + 1, category_id=label + 1,
                     bbox=bbox, area=float(mask.sum()), iscrowd=0,
-                    segmentation=_polygons(mask)))
+                    segmentation=polygons))
         with open(osp.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(dict(images=images, annotations=annotations, categories=categories), f)
     return root

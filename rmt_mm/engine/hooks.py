@@ -1,0 +1,150 @@
+"""Hooks that make long runs resumable and stop them loudly when the loss breaks."""
+import random
+from typing import Optional
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from ..registry import HOOKS
+
+
+def _random_state() -> dict:
+    state = dict(python=random.getstate(), numpy=np.random.get_state(),
+                 torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_random_state(state: dict) -> None:
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+class _RestoreAfter:
+    """Iterator wrapper that calls ``restore`` once, right before item ``skip`` is drawn."""
+
+    def __init__(self, iterator, skip: int, restore):
+        self.iterator, self.remaining, self.restore = iterator, skip, restore
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.remaining == 0 and self.restore is not None:
+            self.restore()
+            self.restore = None
+        self.remaining -= 1
+        return next(self.iterator)
+
+
+@HOOKS.register_module()
+class RandomStateHook(Hook):
+    """Save every rank's python/numpy/torch random state in the checkpoint and restore it on
+    resume, so that a resumed run draws the same random numbers (augmentations in the main
+    process, RoI sampling, drop path) as a run that was never interrupted.
+
+    The state is restored at the point of the loop where it was saved: at the start of the
+    resumed epoch, or, in iteration-based loops, after mmengine has replayed the data loader
+    up to the resumed iteration (that replay draws random numbers too) and before the next
+    batch is drawn.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self):
+        self._pending: Optional[dict] = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # A collective call: the checkpoint hook saves on every rank, rank 0 writes.
+        checkpoint['random_state'] = all_gather_object(_random_state())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        states = checkpoint.get('random_state')
+        if states is None:
+            return
+        if len(states) != get_world_size():
+            print_log(f'the checkpoint holds the random state of {len(states)} processes, '
+                      f'this run has {get_world_size()}: random numbers will differ from '
+                      f'the interrupted run', logger='current', level=30)
+            return
+        self._pending = states[get_rank()]
+
+    def before_train_epoch(self, runner) -> None:
+        if self._pending is None:
+            return
+        state, self._pending = self._pending, None
+        loop = runner.train_loop
+        if hasattr(loop, 'dataloader_iterator') and runner.iter > 0:  # iteration-based
+            loop.dataloader_iterator = _RestoreAfter(
+                loop.dataloader_iterator, runner.iter, lambda: _set_random_state(state))
+        else:
+            _set_random_state(state)
+
+
+@HOOKS.register_module()
+class FiniteLossHook(Hook):
+    """Stop training at the first NaN or Inf loss, naming the iteration and every loss term,
+    or, with ``action='skip'``, drop that iteration's update and go on.
+
+    The check runs between the loss and the backward pass (it wraps the model's
+    ``parse_losses`` and the optimizer wrapper's ``update_params``), so a broken loss never
+    reaches the weights. In distributed runs all ranks agree (one all-reduced flag per
+    iteration), so they skip or stop together.
+
+    Args:
+        action (str): 'raise' (default) or 'skip'.
+    """
+    priority = 'VERY_HIGH'
+    ACTIONS = ('raise', 'skip')
+
+    def __init__(self, action: str = 'raise'):
+        if action not in self.ACTIONS:
+            raise ValueError(f'FiniteLossHook: action must be one of {self.ACTIONS}, '
+                             f'got {action!r}')
+        self.action = action
+        self._skip_update = False
+        self.skipped = 0
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        parse_losses, update_params = model.parse_losses, runner.optim_wrapper.update_params
+
+        def checked_parse_losses(losses):
+            loss, log_vars = parse_losses(losses)
+            broken = (~torch.isfinite(loss.detach())).float().reshape(1)
+            if get_world_size() > 1:
+                torch.distributed.all_reduce(broken, op=torch.distributed.ReduceOp.MAX)
+            if broken.item():
+                self._on_broken_loss(runner, log_vars)
+            return loss, log_vars
+
+        def guarded_update_params(loss, *args, **kwargs):
+            if self._skip_update:
+                self._skip_update = False
+                runner.optim_wrapper.zero_grad()
+                return None
+            return update_params(loss, *args, **kwargs)
+
+        model.parse_losses = checked_parse_losses
+        runner.optim_wrapper.update_params = guarded_update_params
+
+    def _on_broken_loss(self, runner, log_vars) -> None:
+        terms = ', '.join(f'{name}={float(value):.4g}' for name, value in log_vars.items())
+        where = f'iteration {runner.iter + 1}'
+        if runner.train_loop is not None and hasattr(runner.train_loop, 'max_epochs'):
+            where += f' (epoch {runner.epoch + 1})'
+        if self.action == 'raise':
+            raise FloatingPointError(
+                f'non-finite loss at {where}: {terms}. Lower the learning rate, check the '
+                f'data of this batch, or set FiniteLossHook(action="skip") to drop such steps')
+        self._skip_update = True
+        self.skipped += 1
+        print_log(f'non-finite loss at {where}: {terms}; this update is skipped '
+                  f'({self.skipped} so far)', logger='current', level=30)
