@@ -72,35 +72,34 @@ model = dict(
     head=dict(num_classes=4, in_channels=64, topk=(1, )),
     train_cfg=None)
 data_preprocessor = dict(num_classes=4)
-pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='train',
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='{data}', data_prefix='val',
-                 pipeline=test_pipeline))
+loader = dict(batch_size=8, num_workers=0, persistent_workers=False)
+train_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = loader
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
 param_scheduler = []
-train_cfg = dict(max_epochs=12, val_interval=12)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
+default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)
 '''
 
 
+def quickstart_datasets(name, data_root):
+    """The train and val dataset configs of configs/quickstart/NAME.py, reading data_root."""
+    import os.path as osp
+
+    from conftest import REPO
+    quick = Config.fromfile(osp.join(REPO, 'configs', 'quickstart', name))
+    datasets = [copy.deepcopy(quick[f'{split}_dataloader'].dataset) for split in ('train', 'val')]
+    for dataset in datasets:
+        dataset.data_root = data_root
+    return datasets
+
+
 def tiny_cls_config(data_root, max_epochs=12):
-    """The RMT-T ImageNet config with the tiny RMT on a generated ImageNet-format set."""
+    """The RMT-T ImageNet config with the tiny RMT on a generated ImageNet-format set (the
+    quick start's data pipelines)."""
     import os
     import os.path as osp
     import tempfile
@@ -108,11 +107,14 @@ def tiny_cls_config(data_root, max_epochs=12):
     from conftest import REPO
     base = osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
-        f.write(f"_base_ = ['{base}']\n" + TINY_CLS_CONFIG.format(arch=TINY_ARCH, data=data_root))
+        f.write(f"_base_ = ['{base}']\n" + TINY_CLS_CONFIG.format(arch=TINY_ARCH))
     try:
         cfg = Config.fromfile(f.name)
     finally:
         os.remove(f.name)
+    train, val = quickstart_datasets('rmt_t_shapes_cls.py', data_root)
+    cfg.train_dataloader.dataset, cfg.val_dataloader.dataset = train, val
+    cfg.test_dataloader = cfg.val_dataloader
     cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = max_epochs
     cfg.default_hooks.checkpoint.interval = max_epochs
     return cfg
@@ -156,35 +158,24 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
     return _short_run(cfg, work_dir, max_epochs, [warmup])
 
 
-def tiny_seg_config(path, data_root, classes, work_dir, max_iters=8, slide=False):
+def tiny_seg_config(path, data_root, work_dir, max_iters=8, slide=False):
+    """A segmentation config with the tiny RMT on a generated ADE20K-format set read as the
+    quick start reads it (background as class 0 of 4)."""
     cfg = Config.fromfile(path)
     shrink_model(cfg)
-    set_num_classes(cfg.model, len(classes))
     crop = (64, 64)
     cfg.model.data_preprocessor.size = crop
     if slide:
         cfg.model.test_cfg = dict(mode='slide', crop_size=crop, stride=(43, 43))
-    train_pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations', reduce_zero_label=True),
-        dict(type='RandomResize', scale=(128, 96), ratio_range=(0.75, 1.5), keep_ratio=True),
-        dict(type='RandomCrop', crop_size=crop, cat_max_ratio=0.75),
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='PhotoMetricDistortion'),
-        dict(type='PackSegInputs'),
-    ]
-    test_pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(128, 96), keep_ratio=True),
-        dict(type='LoadAnnotations', reduce_zero_label=True),
-        dict(type='PackSegInputs'),
-    ]
-    for split, loader in (('training', cfg.train_dataloader), ('validation', cfg.val_dataloader)):
-        loader.dataset = dict(
-            type='BaseSegDataset', data_root=data_root, reduce_zero_label=True,
-            metainfo=dict(classes=tuple(classes)), img_suffix='.jpg', seg_map_suffix='.png',
-            data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'annotations/{split}'),
-            pipeline=train_pipeline if split == 'training' else test_pipeline)
+    # The quick start's pipelines, at the tests' image and crop sizes.
+    train, val = quickstart_datasets('fpn_rmt_t_shapes_seg.py', data_root)
+    for transform in train.pipeline:
+        if transform.type == 'RandomResize':
+            transform.scale = (128, 96)
+        elif transform.type == 'RandomCrop':
+            transform.crop_size = crop
+    set_num_classes(cfg.model, len(train.metainfo.classes))
+    cfg.train_dataloader.dataset, cfg.val_dataloader.dataset = train, val
     cfg.test_dataloader = cfg.val_dataloader
     cfg.train_cfg.max_iters = max_iters
     return _short_run(cfg, work_dir, max_iters, [])

@@ -15,7 +15,7 @@ def tiny_config(task, request, tmp_path, length):
         return tiny_det_config(path, request.getfixturevalue('coco_root'), SHAPE_CLASSES,
                                work_dir, max_epochs=length), 'coco/segm_mAP'
     path = osp.join(REPO, 'configs', 'seg', 'fpn_rmt_t_80k_ade20k_512x512.py')
-    return tiny_seg_config(path, request.getfixturevalue('ade_root'), SHAPE_CLASSES,
+    return tiny_seg_config(path, request.getfixturevalue('ade_root'),
                            work_dir, max_iters=length), 'mIoU'
 
 

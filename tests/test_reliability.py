@@ -97,7 +97,7 @@ def _resume_case(task, tmp_path, coco_root, ade_root):
         cfg.default_hooks.checkpoint.interval = 1
         return cfg, 'epoch_2.pth', dict(after_epoch=1), 'coco/bbox_mAP'
     cfg = tiny_seg_config(osp.join(REPO, 'configs/seg/fpn_rmt_t_80k_ade20k_512x512.py'),
-                          ade_root, SHAPE_CLASSES, None, max_iters=6)
+                          ade_root, None, max_iters=6)
     cfg.default_hooks.checkpoint.interval = 2
     return cfg, 'iter_6.pth', dict(after_iter=4), 'mIoU'
 
@@ -365,3 +365,14 @@ def test_soak_300_iterations_resident_memory_stays_bounded(tmp_path, coco_root):
     print(f'resident set: {rss[50] / 2**20:.0f} MiB at 50, {rss[300] / 2**20:.0f} MiB at 300 '
           f'(+{growth:.1f} MiB)')
     assert growth < 150, rss
+
+
+def test_every_shipped_config_uses_the_reliability_features():
+    import glob
+    configs = sorted(glob.glob(osp.join(REPO, 'configs', '[cdsq]*', '*.py')))
+    assert len(configs) == 28
+    for path in configs:
+        cfg = Config.fromfile(path)
+        assert cfg.default_hooks.checkpoint.backend_args == dict(backend='rmt_mm_atomic_local')
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        assert 'rmt_mm.RandomStateHook' in hooks and 'rmt_mm.FiniteLossHook' in hooks, path

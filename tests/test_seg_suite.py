@@ -6,7 +6,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, SHAPE_CLASSES, read_scalars
+from conftest import REPO, read_scalars
 from task_configs import build_and_count, leaf_configs, run_training, tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
@@ -73,8 +73,7 @@ def test_slide_inference_mixin():
                                          ('upernet_rmt_s_160k_ade20k_512x512', True)])
 def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     work_dir = str(tmp_path / 'work')
-    cfg = tiny_seg_config(osp.join(SEG, name + '.py'), ade_root, SHAPE_CLASSES, work_dir,
-                          slide=slide)
+    cfg = tiny_seg_config(osp.join(SEG, name + '.py'), ade_root, work_dir, slide=slide)
     config, _ = run_training(cfg, tmp_path, 'ours')
     scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]

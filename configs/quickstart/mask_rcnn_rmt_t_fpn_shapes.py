@@ -12,8 +12,8 @@ model = dict(
     roi_head=dict(bbox_head=dict(num_classes=len(classes)),
                   mask_head=dict(num_classes=len(classes))),
     # Fewer proposals and RoI samples than COCO needs: at most 4 objects per image.
-    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=100),
-                   rcnn=dict(sampler=dict(num=64))),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=50),
+                   rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100)))
 
 train_pipeline = [
@@ -43,7 +43,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
-max_epochs = 5
+max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
@@ -55,3 +55,4 @@ optim_wrapper = dict(  # fp32: AMP needs a GPU
     paramwise_cfg=dict(norm_decay_mult=0.0))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs))
 randomness = dict(seed=0)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))  # a CPU job

@@ -65,7 +65,7 @@ def make_classification_set(root: str, num_classes: int = 4, per_class: int = 8,
     textures = _textures()
     for split in splits:
         for label in range(num_classes):
-            folder = osp.join(root, split, f'class_{SHAPES[label]}')
+            folder = osp.join(root, split, SHAPES[label])
             os.makedirs(folder, exist_ok=True)
             for i in range(per_class):
                 img = _background(rng, textures, size, size)

@@ -12,8 +12,17 @@ from mmengine.model import is_model_wrapper
 from ..registry import HOOKS
 
 
+def _scalar(value) -> float:
+    return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+
+
 def _random_state() -> dict:
-    state = dict(python=random.getstate(), numpy=np.random.get_state(),
+    # numpy's key array goes in as a tensor: checkpoints stay loadable with weights_only=True
+    # without allow-listing more numpy classes.
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    state = dict(python=random.getstate(),
+                 numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
+                        cached_gaussian),
                  torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
@@ -22,7 +31,8 @@ def _random_state() -> dict:
 
 def _set_random_state(state: dict) -> None:
     random.setstate(state['python'])
-    np.random.set_state(state['numpy'])
+    name, keys, pos, has_gauss, cached_gaussian = state['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached_gaussian))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
@@ -136,7 +146,7 @@ class FiniteLossHook(Hook):
         runner.optim_wrapper.update_params = guarded_update_params
 
     def _on_broken_loss(self, runner, log_vars) -> None:
-        terms = ', '.join(f'{name}={float(value):.4g}' for name, value in log_vars.items())
+        terms = ', '.join(f'{name}={_scalar(value):.4g}' for name, value in log_vars.items())
         where = f'iteration {runner.iter + 1}'
         if runner.train_loop is not None and hasattr(runner.train_loop, 'max_epochs'):
             where += f' (epoch {runner.epoch + 1})'
@@ -148,3 +158,29 @@ class FiniteLossHook(Hook):
         self.skipped += 1
         print_log(f'non-finite loss at {where}: {terms}; this update is skipped '
                   f'({self.skipped} so far)', logger='current', level=30)
+
+
+@HOOKS.register_module()
+class ProgressBarHook(Hook):
+    """A terminal progress bar over all training iterations with the loss and the ETA
+    (tqdm), for interactive runs; mmengine's LoggerHook keeps writing the log as usual."""
+    priority = 'LOW'
+
+    def __init__(self, desc: str = 'train'):
+        self.desc = desc
+        self._bar = None
+
+    def before_train(self, runner) -> None:
+        from tqdm import tqdm
+        self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc=self.desc,
+                         unit='it', dynamic_ncols=True)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if outputs and 'loss' in outputs:
+            self._bar.set_postfix(loss=f"{_scalar(outputs['loss']):.3f}", refresh=False)
+        self._bar.update(1)
+
+    def after_train(self, runner) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

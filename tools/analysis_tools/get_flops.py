@@ -43,19 +43,28 @@ def dummy_data_samples(scope, height, width):
     return None
 
 
-def complexity(config, shape=None, cfg_options=None):
-    """{'params', 'flops', 'shape'} of the model a config builds."""
+def build_model(config, cfg_options=None):
+    """(config, model) in eval mode with SyncBN reverted to BN."""
     import rmt_mm  # noqa: F401
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.logging import MMLogger
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import MODELS, init_default_scope
-    from rmt_mm.models.layers import MaSA
     from rmt_mm.utils.config import load_config
-
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.default_scope)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    return cfg, revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+
+
+def count_params(config, cfg_options=None) -> int:
+    return sum(p.numel() for p in build_model(config, cfg_options)[1].parameters())
+
+
+def complexity(config, shape=None, cfg_options=None):
+    """{'params', 'flops', 'shape'} of the model a config builds."""
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.logging import MMLogger
+    from rmt_mm.models.layers import MaSA
+
+    cfg, model = build_model(config, cfg_options)
 
     height, width = shape or DEFAULT_SHAPES[cfg.default_scope]
     inputs = torch.zeros(1, 3, height, width)

@@ -1,0 +1,73 @@
+"""Run a classifier, detector or segmentor on one image and draw what it predicts.
+
+    python tools/demo.py IMAGE CONFIG CHECKPOINT [--out FILE] [--device cpu|cuda:0]
+        [--score-thr 0.3] [--topk 5]
+
+Detection: boxes, masks, class names and scores. Segmentation: the class map over the image
+with a legend of the classes present. Classification: the top-k classes with their scores.
+The config's default_scope decides the task.
+"""
+import argparse
+import os.path as osp
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('image', help='image file')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='output picture (default: IMAGE_NAME_pred.png here)')
+    parser.add_argument('--device', default=None, help='default: cuda:0 if available, else cpu')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: box score '
+                        'threshold')
+    parser.add_argument('--topk', type=int, default=5, help='classification: classes shown')
+    return parser.parse_args()
+
+
+def predict(cfg, checkpoint: str, image_path: str, device: str):
+    """(model, data sample with predictions) with the task library's own inference API."""
+    scope = cfg.default_scope
+    if scope == 'mmdet':
+        from mmdet.apis import inference_detector, init_detector
+        model = init_detector(cfg, checkpoint, device=device)
+        return model, inference_detector(model, image_path)
+    if scope == 'mmseg':
+        from mmseg.apis import inference_model, init_model
+        model = init_model(cfg, checkpoint, device=device)
+        return model, inference_model(model, image_path)
+    from mmpretrain.apis import ImageClassificationInferencer
+    inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint, device=device)
+    return inferencer.model, inferencer(image_path, return_datasamples=True)[0]
+
+
+def main():
+    args = parse_args()
+    import mmcv
+    import torch
+
+    from rmt_mm.utils.config import check_checkpoint_path, load_config
+    from rmt_mm.utils.visualization import build_drawer, draw_sample
+    if not osp.isfile(args.image):
+        raise FileNotFoundError(f'image {args.image} does not exist')
+    check_checkpoint_path(args.checkpoint, 'checkpoint')
+    cfg = load_config(args.config)
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    model, sample = predict(cfg, args.checkpoint, args.image, device)
+
+    meta = dict(model.dataset_meta or {})
+    if not meta.get('classes'):
+        raise ValueError(f'{args.checkpoint} carries no class names (meta.dataset_meta) and '
+                         f'{args.config} gives none: cannot name the predictions')
+    drawer = build_drawer(cfg.default_scope, meta)
+    image = mmcv.imread(args.image, channel_order='rgb')
+    drawn = draw_sample(drawer, cfg.default_scope, image, sample, draw_gt=False,
+                        score_thr=args.score_thr, topk=args.topk)
+    out = args.out or osp.splitext(osp.basename(args.image))[0] + '_pred.png'
+    mmcv.imwrite(drawn[..., ::-1], out)
+    print(f'predictions of {osp.basename(args.checkpoint)} on {args.image} -> {out} '
+          f'({drawn.shape[1]}x{drawn.shape[0]})')
+
+
+if __name__ == '__main__':
+    main()
