@@ -41,7 +41,7 @@ val_dataloader = dict(
                                   seg_map_path='annotations/validation')))
 test_dataloader = val_dataloader
 
-max_iters = 300
+max_iters = 150
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',  # fp32: AMP needs a GPU
                      optimizer=dict(type='AdamW', lr=6e-4, weight_decay=1e-4))
 param_scheduler = [
