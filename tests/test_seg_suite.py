@@ -87,3 +87,13 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
         timeout=600)
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
     assert "'mIoU'" in test.stdout
+
+
+def test_configs_keep_mmseg_schedule_hooks():
+    """Our schedules replace mmseg's: they must keep its hooks (tools/test.py --show-dir
+    needs the visualization hook)."""
+    from mmengine.config import Config
+    for name in sorted(leaf_configs(SEG)):
+        hooks = Config.fromfile(osp.join(SEG, name + '.py')).default_hooks
+        assert {'timer', 'logger', 'param_scheduler', 'checkpoint', 'sampler_seed',
+                'visualization'} <= set(hooks), name

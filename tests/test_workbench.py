@@ -93,15 +93,18 @@ def test_make_tables_puts_runs_next_to_the_paper(runs, tmp_path):
                   f"{runs['seg'][1]}=fpn_rmt_t_80k_ade20k_512x512", '--out', out)
     markdown = open(out + '.md').read()
     assert markdown in stdout
-    rows = {line.split(' | ')[0].strip('| '): line.split(' | ')
-            for line in markdown.splitlines() if line.startswith('| ') and 'model' not in line}
+    rows = {}
+    for line in markdown.splitlines():
+        if line.startswith('| ') and not line.startswith('| model'):
+            cells = [cell.strip() for cell in line.strip('|').split('|')]
+            rows[cells[0]] = cells
     assert rows['rmt_t_in1k'][2] == '14.33' and rows['rmt_t_in1k'][6] == '82.4'
     det = rows['mask_rcnn_rmt_t_fpn_1x_coco']
-    assert det[2] == '32.93' and det[6] == '47.1' and det[8].strip(' |') == '42.6'
+    assert det[2] == '32.93' and det[6] == '47.1' and det[8] == '42.6'
     from conftest import read_scalars
     box = [r['coco/bbox_mAP'] for r in read_scalars(runs['det'][1]) if 'coco/bbox_mAP' in r]
     assert det[5] == f'{box[-1] * 100:.1f}'
-    assert rows['fpn_rmt_t_80k_ade20k_512x512'][6].strip(' |') == '46.4'
+    assert rows['fpn_rmt_t_80k_ade20k_512x512'][6] == '46.4'
     latex = open(out + '.tex').read()
     assert latex.count(r'\begin{tabular}') == 3 and r'mask\_rcnn\_rmt\_t\_fpn\_1x\_coco' in latex
 
@@ -129,7 +132,7 @@ def test_quickstart_trains_evaluates_and_draws(task, options, metric, tmp_path):
     line = [row for row in stdout.splitlines() if row.startswith(f'[quickstart] {metric} ')]
     assert len(line) == 1, stdout[-2000:]
     picture = mmcv.imread(osp.join(work_dir, 'predictions.png'))
-    assert picture.shape[1] >= 600 and picture.std() > 10
+    assert picture.shape[1] >= 400 and picture.std() > 10
     assert osp.isfile(osp.join(REPO, 'data', 'quickstart',
                                dict(cls='imagenet', det='coco', seg='ade')[task], '.complete'))
 

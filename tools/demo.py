@@ -38,6 +38,8 @@ def predict(cfg, checkpoint: str, image_path: str, device: str):
         return model, inference_model(model, image_path)
     from mmpretrain.apis import ImageClassificationInferencer
     inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint, device=device)
+    # mmpretrain keeps the class names on the inferencer, not on the model.
+    inferencer.model.dataset_meta = dict(classes=inferencer.classes)
     return inferencer.model, inferencer(image_path, return_datasamples=True)[0]
 
 

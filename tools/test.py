@@ -26,7 +26,7 @@ def enable_visualization(cfg, show_dir):
     if hook is None:
         raise ValueError('--show-dir needs default_hooks.visualization in the config')
     if cfg.default_scope == 'mmpretrain':
-        hook.update(enable=True, out_dir=show_dir)
+        hook.update(enable=True, out_dir=show_dir, interval=1)
     elif cfg.default_scope == 'mmdet':
         hook.update(draw=True, test_out_dir=show_dir)
     else:  # mmseg draws into the visualizer's save_dir

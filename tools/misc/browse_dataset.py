@@ -31,6 +31,20 @@ def to_rgb_image(inputs):
     return np.ascontiguousarray(image[..., ::-1])
 
 
+def plain_ground_truth(sample, scope: str):
+    """mmdet's visualizer draws tensors and boolean masks, not the pipeline's box and mask
+    structures (as mmdet's own browse_dataset does)."""
+    if scope == 'mmdet' and 'gt_instances' in sample:
+        from mmdet.structures.bbox import BaseBoxes
+        from mmdet.structures.mask import BitmapMasks, PolygonMasks
+        instances = sample.gt_instances
+        if isinstance(instances.get('bboxes'), BaseBoxes):
+            instances.bboxes = instances.bboxes.tensor
+        if isinstance(instances.get('masks'), (BitmapMasks, PolygonMasks)):
+            instances.masks = instances.masks.to_ndarray().astype(bool)
+    return sample
+
+
 def main(argv=None):
     args = parse_args(argv)
     import mmcv
@@ -48,7 +62,7 @@ def main(argv=None):
     pictures = []
     for index in range(min(args.num, len(dataset))):
         item = dataset[index]
-        sample = item['data_samples']
+        sample = plain_ground_truth(item['data_samples'], cfg.default_scope)
         image = to_rgb_image(item['inputs'])
         drawn = draw_sample(drawer, cfg.default_scope, image, sample, draw_gt=True)
         name = osp.splitext(osp.basename(sample.img_path))[0]

@@ -11,9 +11,14 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# mmseg's schedule hooks (its schedule_80k.py), with atomic checkpoint files.
 default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000, max_keep_ckpts=3,
-                    backend_args={{_base_.atomic_checkpoints}}))
+                    backend_args={{_base_.atomic_checkpoints}}),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 custom_hooks = [{{_base_.random_state_hook}}, {{_base_.finite_loss_hook}}]
