@@ -34,6 +34,10 @@ def test_dist_train_two_processes_on_cpu(task, length, iterations, checkpoint, r
     assert len([r for r in scalars if 'loss' in r]) == iterations
     assert osp.isfile(osp.join(cfg.work_dir, checkpoint))
     assert any(metric in r for r in scalars)
+    # Rank 0 wrote the checkpoint with the random state of both processes (RandomStateHook).
+    import torch
+    states = torch.load(osp.join(cfg.work_dir, checkpoint))['random_state']
+    assert len(states) == 2 and all({'python', 'numpy', 'torch'} <= set(s) for s in states)
 
 
 @pytest.mark.slow

@@ -65,15 +65,33 @@ class RandomStateHook(Hook):
     resumed epoch, or, in iteration-based loops, after mmengine has replayed the data loader
     up to the resumed iteration (that replay draws random numbers too) and before the next
     batch is drawn.
+
+    Only rank 0 writes checkpoints (and only it calls ``before_save_checkpoint``), so in
+    distributed runs the states of all ranks are gathered at the end of every iteration and
+    epoch, just before the checkpoint hook runs (a few kB per rank; one small collective).
     """
-    priority = 'VERY_HIGH'
+    priority = 'LOW'  # after the other hooks, before the CheckpointHook (VERY_LOW)
 
     def __init__(self):
         self._pending: Optional[dict] = None
+        self._gathered: Optional[list] = None
+
+    def _gather(self):
+        if get_world_size() > 1:
+            self._gathered = all_gather_object(_random_state())
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._gather()
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # A collective call: the checkpoint hook saves on every rank, rank 0 writes.
-        checkpoint['random_state'] = all_gather_object(_random_state())
+        # No collective here: mmengine calls this on rank 0 only.
+        if get_world_size() == 1:
+            checkpoint['random_state'] = [_random_state()]
+        elif self._gathered is not None:
+            checkpoint['random_state'] = self._gathered
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         states = checkpoint.get('random_state')
