@@ -18,6 +18,8 @@ import sys
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+from get_flops import complexity, count_params  # noqa: E402
 # metric key in mmengine's logs -> (column, scale to the paper's unit)
 METRICS = {
     'mmpretrain': [('accuracy/top1', 'top-1', 1.0)],
@@ -84,15 +86,15 @@ def collect(spec: str, papers: Dict[str, dict], flops: bool) -> dict:
     row = dict(name=name, work_dir=work_dir, scope=scope, paper=papers.get(name),
                results={col: metrics[k] * scale for k, col, scale in METRICS[scope]
                         if k in metrics})
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    from get_flops import complexity, count_params
-    row['params'] = count_params(config)
-    if flops:
+    if flops:  # builds the model once for both figures
         result = complexity(config)
+        row['params'] = result['params']
         # The paper's convention: fvcore for classifiers, hook-based (no attention products)
         # for detectors and segmentors.
         row['flops'] = (result['flops'] if scope == 'mmpretrain'
                         else result['flops_without_attention'])
+    else:
+        row['params'] = count_params(config)
     bench = osp.join(work_dir, 'benchmark.json')
     if osp.isfile(bench):
         with open(bench) as f:
