@@ -1,14 +1,13 @@
 import glob
 import json
-import os
 import os.path as osp
 
 import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED = os.environ.get('RMT_SHARED', osp.join(REPO, '..', 'shared'))
-FIXTURES = osp.join(SHARED, 'fixtures')
+# Reference outputs of the official implementation (see tests/data/official/README.md).
+FIXTURES = osp.join(REPO, 'tests', 'data', 'official')
 
 # Per-stage arch keys of the official constructors, as stored in the fixtures' kwargs.
 OFFICIAL_ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
@@ -43,9 +42,7 @@ def free_port():
 def fixture_path(name):
     path = osp.join(FIXTURES, name)
     if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'reference fixture {path} is missing: the tests need shared/fixtures beside the '
-            f'checkout (or RMT_SHARED pointing at the shared folder)')
+        raise FileNotFoundError(f'reference fixture {path} is missing from the checkout')
     return path
 
 

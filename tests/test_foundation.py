@@ -11,17 +11,6 @@ import torch
 from conftest import REPO
 
 
-def test_stack_versions():
-    import mmcv
-    import mmdet
-    import mmengine
-    import mmpretrain
-    import mmseg
-    assert torch.__version__.startswith('2.14.1')
-    assert (mmcv.__version__, mmengine.__version__, mmdet.__version__, mmseg.__version__,
-            mmpretrain.__version__) == ('2.1.0', '0.10.7', '3.3.0', '1.2.2', '1.2.0')
-
-
 def test_mmcv_compiled_ops_run():
     from mmcv.ops import RoIAlign, nms
     boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=torch.float)

@@ -92,10 +92,18 @@ step "install rmt_mm (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 
 step "check the environment"
-"$VENV/bin/python" - <<'PY'
+PINNED="torch=$TORCH_VERSION torchvision=$TORCHVISION_VERSION mmcv=$MMCV_VERSION mmengine=0.10.7 mmdet=3.3.0 mmseg=1.2.2 mmpretrain=1.2.0" \
+  "$VENV/bin/python" - <<'PY'
+import importlib, os
 import torch, torchvision, mmcv, mmengine, mmdet, mmseg, mmpretrain
 from mmcv.ops import nms, RoIAlign  # compiled ops must import
 import rmt_mm
+pinned = dict(item.split("=") for item in os.environ["PINNED"].split())
+found = {name: importlib.import_module(name).__version__ for name in pinned}
+wrong = [f"{name} {found[name]} (pinned: {want})" for name, want in pinned.items()
+         if found[name].split("+")[0] != want]
+if wrong:
+    raise SystemExit("[setup]   wrong versions in the environment: " + ", ".join(wrong))
 print(f"[setup]   torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, "
       f"mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, "
       f"mmpretrain {mmpretrain.__version__}, rmt_mm {rmt_mm.__version__}")
