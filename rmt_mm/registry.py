@@ -7,12 +7,17 @@ class the first time it is searched, so ``custom_imports`` is optional.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['rmt_mm.models'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['rmt_mm.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['rmt_mm.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            locations=['rmt_mm.engine'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['rmt_mm.datasets.coco'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['rmt_mm.datasets.loading'])

@@ -79,6 +79,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
+auto_scale_lr = dict(enable=False)
 param_scheduler = []
 default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)

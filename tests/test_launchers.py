@@ -48,7 +48,7 @@ def test_library_own_train_tool_runs_our_config(task, library, length, checkpoin
     """mmdet's and mmseg's tools/train.py (not ours) train rmt_mm configs (custom_imports)."""
     cfg, metric = tiny_config(task, request, tmp_path, length)
     cfg.optim_wrapper.type = 'OptimWrapper'  # their tools keep AMP, which needs a GPU
-    cfg.optim_wrapper.pop('loss_scale')
+    cfg.optim_wrapper.pop('loss_scale', None)
     run_training(cfg, tmp_path, __import__(library))
     assert osp.isfile(osp.join(cfg.work_dir, checkpoint))
     assert any(metric in r for r in read_scalars(cfg.work_dir))

@@ -4,4 +4,9 @@ _base_ = [
 ]
 
 model = dict(backbone=dict(arch='s', init_cfg=dict(checkpoint='checkpoints/rmt_s_in1k.pth')))
-optim_wrapper = dict(optimizer=dict(lr=4e-4))
+# The official casrcnn_*_3x.py adds norm_decay_mult=0 to the substring keys (and 'rpe_table',
+# which matches no RMT parameter): the stem's and the box heads' BatchNorms lose their weight
+# decay too; biases keep it.
+optim_wrapper = dict(
+    optimizer=dict(lr=4e-4),
+    paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'rpe_table': dict(decay_mult=0.)}))

@@ -4,5 +4,10 @@ _base_ = [
 ]
 
 model = dict(backbone=dict(arch='t', init_cfg=dict(checkpoint='checkpoints/rmt_t_in1k.pth')))
-# RetinaNet: weight decay 1e-4 (official).
-optim_wrapper = dict(optimizer=dict(lr=4e-4, weight_decay=1e-4))
+# The official RetinaNet optimizer (retinanet_*_1x.py): AdamW lr 4e-4, weight decay 1e-4 on
+# every parameter (no paramwise settings), fp16 with a static loss scale of 512.
+optim_wrapper = dict(
+    _delete_=True,
+    type='AmpOptimWrapper',
+    loss_scale=512.0,
+    optimizer=dict(type='AdamW', lr=4e-4, weight_decay=1e-4))

@@ -33,6 +33,7 @@ test_evaluator = val_evaluator
 
 max_epochs = 12
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3, weight_decay=0.05))
+auto_scale_lr = dict(enable=False)  # the lr above is for this batch
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5),

@@ -27,8 +27,10 @@ def _replace_types(node, old: str, new: str) -> int:
 def adapt_to_device(cfg: Config) -> Config:
     """Make a GPU config run where there is no GPU, saying what changed.
 
-    - SyncBN needs GPUs: it becomes BN (the statistics are then per process).
-    - ``AmpOptimWrapper`` is GPU-only in mmengine: it becomes ``OptimWrapper`` (fp32).
+    - SyncBN needs GPUs: it becomes BN (the statistics are then per process), and the
+      runner's ``sync_bn`` conversion is dropped.
+    - ``AmpOptimWrapper`` is GPU-only in mmengine: it becomes ``OptimWrapper`` (fp32), and
+      validation and test loops asked to run under fp16 autocast run in fp32.
     - NCCL needs GPUs: distributed runs use gloo, with DDP over CPU modules (no device_ids).
     """
     if torch.cuda.is_available():
@@ -40,13 +42,19 @@ def adapt_to_device(cfg: Config) -> Config:
         wrapper_cfg.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
         wrapper_cfg['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper_cfg
-    if _replace_types(cfg.get('model', {}), 'SyncBN', 'BN'):
+    if _replace_types(cfg.get('model', {}), 'SyncBN', 'BN') or cfg.pop('sync_bn', None):
         changed.append('SyncBN -> BN')
     wrapper = cfg.get('optim_wrapper')
     if isinstance(wrapper, dict) and wrapper.get('type') == 'AmpOptimWrapper':
         wrapper['type'] = 'OptimWrapper'
         wrapper.pop('loss_scale', None)
         changed.append('AmpOptimWrapper -> OptimWrapper (fp32)')
+    fp16_loops = [name for name in ('val_cfg', 'test_cfg')
+                  if isinstance(cfg.get(name), dict) and cfg[name].get('fp16')]
+    for name in fp16_loops:
+        cfg[name]['fp16'] = False
+    if fp16_loops:
+        changed.append(f'fp16 {" and ".join(n[:-4] for n in fp16_loops)} -> fp32')
     dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg')
     if isinstance(dist_cfg, dict) and dist_cfg.get('backend') == 'nccl':
         dist_cfg['backend'] = 'gloo'

@@ -4,5 +4,7 @@ _base_ = ['mmdet::_base_/default_runtime.py', '../../_base_/reliability.py']
 # here so that mmdet's own tools/train.py imports rmt_mm first.
 custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)
 
-default_hooks = dict(checkpoint=dict(backend_args={{_base_.atomic_checkpoints}}))
+# A checkpoint every epoch, the last one kept (official checkpoint_config max_keep_ckpts=1).
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=1, backend_args={{_base_.atomic_checkpoints}}))
 custom_hooks = [{{_base_.random_state_hook}}, {{_base_.finite_loss_hook}}]

@@ -1,18 +1,32 @@
-# 12 epochs, lr steps at 8 and 11, 500-iteration linear warm-up; AdamW without weight decay on
-# norms; AMP. The lr is for 8 GPUs x 2 images (auto_scale_lr rescales for other batches with
-# --auto-scale-lr).
+# The official Mask R-CNN 1x schedule (detect/configs/RMT/maskrcnn_*_1x.py on mmdet 2.11's
+# schedule_1x.py): 12 epochs, lr steps at 8 and 11, 500-iteration linear warm-up from 0.001 x
+# lr; AdamW, weight decay 0.05. The lr is for 8 GPUs x 2 images (auto_scale_lr rescales for
+# other batches with --auto-scale-lr).
 max_epochs = 12
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+# The official runs train under fp16 (`fp16 = dict()`: mmcv's Fp16OptimizerHook) and evaluate
+# under it too (tools/test.py wraps the model with wrap_fp16_model).
+val_cfg = dict(type='ValLoop', fp16=True)
+test_cfg = dict(type='TestLoop', fp16=True)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    # mmcv's linear warm-up multiplies the lr by 0.001 + 0.999 * i / 500 and reaches 1 at
+    # iteration 500; mmengine's LinearLR reaches end_factor at end - 1, hence end=501.
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=501),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[8, 11],
          gamma=0.1),
 ]
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    # `fp16 = dict()` merged with the official default_runtime's loss_scale='dynamic'.
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0.0))
+    # The official custom_keys, matched by substring of the parameter's name as in mmcv 1.x
+    # (and mmengine): every parameter whose name contains 'norm' (the blocks' LayerNorms, the
+    # downsampling BatchNorms, the output norms) has no weight decay; the stem's BatchNorms
+    # (patch_embed.proj.*) and all biases keep it. The first two keys match no RMT parameter.
+    paramwise_cfg=dict(custom_keys={
+        'absolute_pos_embed': dict(decay_mult=0.),
+        'relative_position_bias_table': dict(decay_mult=0.),
+        'norm': dict(decay_mult=0.)
+    }))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
