@@ -39,29 +39,6 @@ def test_params_match_the_paper(name):
     assert cfg.model.decode_head.num_classes == 150
 
 
-def test_recipes_match_the_paper():
-    fpn = Config.fromfile(osp.join(SEG, 'fpn_rmt_s_80k_ade20k_512x512.py'))
-    opt = fpn.optim_wrapper.optimizer
-    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-4, 1e-4)
-    (poly, ) = fpn.param_scheduler
-    assert (poly.type, poly.power, poly.end, fpn.train_cfg.max_iters) == \
-        ('PolyLR', 0.9, 80000, 80000)
-    upernet = Config.fromfile(osp.join(SEG, 'upernet_rmt_b_160k_ade20k_512x512.py'))
-    opt = upernet.optim_wrapper
-    assert (opt.optimizer.lr, opt.optimizer.weight_decay, opt.optimizer.betas) == \
-        (6e-5, 0.01, (0.9, 0.999))
-    assert opt.paramwise_cfg.norm_decay_mult == 0.0 and opt.loss_scale == 512.0
-    warmup, poly = upernet.param_scheduler
-    assert (warmup.start_factor, warmup.end) == (1e-6, 1500)
-    assert (poly.power, poly.begin, poly.end) == (1.0, 1500, 160000)
-    assert upernet.model.auxiliary_head.in_index == 2
-    assert upernet.model.auxiliary_head.loss_decode.loss_weight == 0.4
-    for cfg in (fpn, upernet):
-        assert cfg.train_dataloader.batch_size == 2 and cfg.auto_scale_lr.base_batch_size == 16
-        assert cfg.crop_size == (512, 512) and cfg.model.data_preprocessor.size == (512, 512)
-        assert cfg.tta_model.type == 'SegTTAModel' and cfg.tta_pipeline
-
-
 def test_slide_inference_mixin():
     path = osp.join(SEG, '_base_', 'slide_inference.py')
     cfg = Config.fromfile(path)

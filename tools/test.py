@@ -36,7 +36,8 @@ def enable_visualization(cfg, show_dir):
 
 def main():
     args = parse_args()
-    from rmt_mm.utils.config import build_runner, check_checkpoint_path, setup_config
+    from rmt_mm.utils.config import (build_runner, check_checkpoint_path, close_process_group,
+                                     setup_config)
 
     cfg = setup_config(args)
     check_checkpoint_path(args.checkpoint, 'checkpoint')
@@ -50,6 +51,7 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     metrics = build_runner(cfg, mode='test').test()
+    close_process_group()
     print(f'metrics of {osp.basename(args.checkpoint)}: {metrics}')
 
 

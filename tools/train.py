@@ -24,7 +24,8 @@ def parse_args():
 def main():
     args = parse_args()
     from rmt_mm.engine import latest_intact_checkpoint
-    from rmt_mm.utils.config import build_runner, check_checkpoint_path, setup_config
+    from rmt_mm.utils.config import (build_runner, check_checkpoint_path, close_process_group,
+                                     setup_config)
 
     cfg = setup_config(args)
     if args.amp:
@@ -42,6 +43,7 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     check_checkpoint_path(cfg.get('load_from'), '--resume' if args.resume else 'load_from')
     build_runner(cfg).train()
+    close_process_group()
 
 
 if __name__ == '__main__':

@@ -68,7 +68,8 @@ class RawAndEMAValLoop(ValLoop):
     The metrics of the trained weights keep their names (``accuracy/top1``), those of the EMA
     are prefixed (``ema/accuracy/top1``), and ``raw_or_ema/<compare_key>`` is the better of the
     two: the number the official script reports, and the key for the checkpoint hook's
-    ``save_best``. Without an EMAHook this is mmengine's ValLoop.
+    ``save_best``. Without an EMAHook only the trained weights are evaluated (and
+    ``raw_or_ema/<compare_key>`` is theirs), so ``save_best`` works either way.
 
     Args:
         compare_key (str): the metric compared between the two models.
@@ -92,21 +93,22 @@ class RawAndEMAValLoop(ValLoop):
 
     def run(self) -> dict:
         ema_hook = next((h for h in self.runner.hooks if isinstance(h, EMAHook)), None)
-        if ema_hook is None:
-            return super().run()
         self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')  # the EMAHook swaps the averaged weights in
-        ema = self._evaluate()
-        ema_hook.after_val_epoch(self.runner)  # the trained weights back
-        raw = self._evaluate()
-        ema_hook.before_val_epoch(self.runner)  # so that after_val_epoch restores them again
+        self.runner.call_hook('before_val_epoch')  # an EMAHook swaps the averaged weights in
+        if ema_hook is None:
+            raw, ema = self._evaluate(), {}
+        else:
+            ema = self._evaluate()
+            ema_hook.after_val_epoch(self.runner)  # the trained weights back
+            raw = self._evaluate()
+            ema_hook.before_val_epoch(self.runner)  # so that after_val_epoch restores them
         if self.compare_key not in raw:
             raise KeyError(f'RawAndEMAValLoop: compare_key={self.compare_key!r} is not among '
                            f'the metrics {sorted(raw)}')
         metrics = dict(raw)
         metrics.update({f'ema/{key}': value for key, value in ema.items()})
-        metrics[f'raw_or_ema/{self.compare_key}'] = max(raw[self.compare_key],
-                                                        ema[self.compare_key])
+        metrics[f'raw_or_ema/{self.compare_key}'] = max(
+            raw[self.compare_key], ema.get(self.compare_key, raw[self.compare_key]))
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
         return metrics

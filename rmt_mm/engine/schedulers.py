@@ -39,7 +39,7 @@ class TimmCosineLR(LRSchedulerMixin, _ParamScheduler):
                              f'{t_initial})')
         self.t_initial, self.warmup_t = t_initial, warmup_t
         self.warmup_lr_init, self.lr_min, self.lag = warmup_lr_init, lr_min, lag
-        super().__init__(optimizer, 'lr', begin=begin, end=end, last_step=last_step,
+        super().__init__(optimizer, begin=begin, end=end, last_step=last_step,
                          by_epoch=by_epoch, verbose=verbose)
 
     def timm_lr(self, base_lr: float, t: int) -> float:

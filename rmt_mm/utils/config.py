@@ -49,6 +49,9 @@ def adapt_to_device(cfg: Config) -> Config:
         wrapper['type'] = 'OptimWrapper'
         wrapper.pop('loss_scale', None)
         changed.append('AmpOptimWrapper -> OptimWrapper (fp32)')
+    elif isinstance(wrapper, dict) and wrapper.get('type') == 'OptimWrapper' and \
+            wrapper.pop('loss_scale', None) is not None:
+        changed.append('loss_scale dropped (OptimWrapper is fp32)')
     fp16_loops = [name for name in ('val_cfg', 'test_cfg')
                   if isinstance(cfg.get(name), dict) and cfg[name].get('fp16')]
     for name in fp16_loops:
@@ -180,6 +183,20 @@ def init_cpu_process_group(cfg: Config):
         dist.init_process_group(backend='gloo')
 
 
+def close_process_group():
+    """Leave the process group once every rank is done.
+
+    A rank whose interpreter exits with the group still alive destroys gloo's worker threads
+    during shutdown while a slower rank may still talk to it; that can abort the process after
+    a finished run ("terminate called without an active exception"). The barrier lets every
+    rank finish first; the explicit destroy ends the group's threads before exit.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_runner(cfg: Config, mode: str = 'train'):
     """Check the config's model and data paths for ``mode`` ('train' or 'test'), adapt it to
     the machine and build its runner."""
@@ -217,5 +234,6 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
 
 
 __all__ = ['add_common_args', 'adapt_to_device', 'build_runner', 'check_checkpoint_path',
+           'close_process_group',
            'check_data_paths', 'check_model_channels',
            'load_config', 'setup_config', 'work_dir_for']

@@ -98,8 +98,8 @@ test_evaluator = val_evaluator
 # The official script always scales lr = 5e-4 x total batch / 512, whatever the GPU count
 # (2e-3 at the logged 16 GPUs x 128): auto_scale_lr is on.
 optim_wrapper = dict(
+    # AMP with a dynamic loss scale (AmpOptimWrapper's default), as timm's NativeScaler.
     type='AmpOptimWrapper',
-    loss_scale='dynamic',  # timm's NativeScaler: torch's GradScaler with its defaults
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
     # No weight decay on 1-D parameters (norms) and biases: timm's param_groups_weight_decay.
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))

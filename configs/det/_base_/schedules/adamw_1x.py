@@ -16,9 +16,9 @@ param_scheduler = [
          gamma=0.1),
 ]
 optim_wrapper = dict(
+    # AMP with a dynamic loss scale (AmpOptimWrapper's default): the official `fp16 = dict()`
+    # merged with its default_runtime's loss_scale='dynamic'.
     type='AmpOptimWrapper',
-    # `fp16 = dict()` merged with the official default_runtime's loss_scale='dynamic'.
-    loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05),
     # The official custom_keys, matched by substring of the parameter's name as in mmcv 1.x
     # (and mmengine): every parameter whose name contains 'norm' (the blocks' LayerNorms, the
