@@ -20,4 +20,4 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
                             locations=['rmt_mm.engine'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['rmt_mm.datasets.coco'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
-                      locations=['rmt_mm.datasets.loading'])
+                      locations=['rmt_mm.datasets.loading', 'rmt_mm.datasets.token_label'])

@@ -66,4 +66,4 @@ def test_metafiles_list_exactly_the_configs():
             listed.append(model['Config'])
     leaves = sorted(osp.relpath(p, REPO) for task in ('cls', 'det', 'seg')
                     for p in glob.glob(osp.join(REPO, 'configs', task, '*.py')))
-    assert sorted(listed) == [c for c in leaves if not c.endswith('_384px.py')]
+    assert sorted(listed) == leaves

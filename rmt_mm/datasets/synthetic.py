@@ -54,8 +54,15 @@ def shape_mask(shape: str, height: int, width: int, cy: float, cx: float,
 
 
 def make_classification_set(root: str, num_classes: int = 4, per_class: int = 8,
-                            size: int = 64, splits=('train', 'val'), seed: int = 0) -> str:
+                            size: int = 64, splits=('train', 'val'), seed: int = 0,
+                            label_maps: bool = False, grid: int = 15) -> str:
     """ImageNet-format folders ``root/<split>/<class>/*.JPEG``: class k is shape k.
+
+    ``label_maps`` also writes a token-label map for every training image, as TokenLabeling's
+    ``label_top5_train_nfnet``: ``root/label_top5_train_nfnet/<class>/<image>.pt``, a
+    (2, K, grid, grid) half tensor of top-K scores and class indices (K = num_classes, at most
+    5). On each cell the image's class scores ``8 x`` the share of the cell its shape covers,
+    the other classes 0.
 
     Returns ``root``.
     """
@@ -73,9 +80,26 @@ def make_classification_set(root: str, num_classes: int = 4, per_class: int = 8,
                 cy, cx = rng.uniform(radius, size - radius, 2)
                 mask = shape_mask(SHAPES[label], size, size, cy, cx, radius)
                 img[mask] = COLORS[rng.integers(len(COLORS))]
-                Image.fromarray(img).save(osp.join(folder, f'{split}_{label}_{i:04d}.JPEG'),
-                                          quality=95)
+                name = f'{split}_{label}_{i:04d}'
+                Image.fromarray(img).save(osp.join(folder, name + '.JPEG'), quality=95)
+                if label_maps and split == 'train':
+                    _save_label_map(osp.join(root, 'label_top5_train_nfnet', SHAPES[label],
+                                             name + '.pt'), mask, label, num_classes, grid)
     return root
+
+
+def _save_label_map(path: str, mask: np.ndarray, label: int, num_classes: int, grid: int):
+    import torch
+    edges = np.linspace(0, mask.shape[0], grid + 1).round().astype(int)
+    coverage = np.array([[mask[r0:r1, c0:c1].mean() for c0, c1 in zip(edges, edges[1:])]
+                         for r0, r1 in zip(edges, edges[1:])])
+    k = min(num_classes, 5)
+    others = [c for c in range(num_classes) if c != label][:k - 1]
+    scores = np.zeros((k, grid, grid), np.float32)
+    scores[0] = 8 * coverage
+    indices = np.stack([np.full((grid, grid), c) for c in [label] + others]).astype(np.float32)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    torch.save(torch.from_numpy(np.stack([scores, indices])).half(), path)
 
 
 def _scene(rng, textures, height, width, classes, max_objects):

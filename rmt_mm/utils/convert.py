@@ -4,7 +4,9 @@ from typing import Dict, Tuple
 import torch
 
 # Official VisRetNet classifier -> mmpretrain ImageClassifier(RMT, RMTClsNeck, LinearClsHead).
-CLASSIFIER_PREFIXES = (('proj.', 'neck.proj.'), ('norm.', 'neck.norm.'), ('head.', 'head.fc.'))
+# The token-labeling classifier (rmt_mm.TokenLabelClassifier) keeps its aux_head.* keys.
+CLASSIFIER_PREFIXES = (('proj.', 'neck.proj.'), ('norm.', 'neck.norm.'), ('head.', 'head.fc.'),
+                       ('aux_head.', 'aux_head.'))
 
 
 def convert_official_classifier(
@@ -12,7 +14,7 @@ def convert_official_classifier(
     """Official classifier keys -> ImageClassifier keys.
 
     Returns the converted state dict and the official keys that could not be placed
-    (anything that is neither a backbone key nor ``proj``/``norm``/``head``).
+    (anything that is neither a backbone key nor ``proj``/``norm``/``head``/``aux_head``).
     """
     converted, unplaced = {}, []
     for key, value in state_dict.items():

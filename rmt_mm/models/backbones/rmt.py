@@ -329,7 +329,15 @@ class RMT(BaseModule):
 
     def forward(self, x: torch.Tensor) -> tuple:
         """(B, in_channels, H, W) -> tuple of (B, C_i, H_i, W_i) for i in out_indices."""
-        x = self.patch_embed.proj(x).permute(0, 2, 3, 1)  # (B, H/4, W/4, C0)
+        return self.forward_stages(self.embed(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutional stem: (B, in_channels, H, W) -> (B, H/4, W/4, C0)."""
+        return self.patch_embed.proj(x).permute(0, 2, 3, 1)
+
+    def forward_stages(self, x: torch.Tensor) -> tuple:
+        """The four stages on the stem's output (B, H/4, W/4, C0): the NCHW outputs of the
+        stages in out_indices (token labeling mixes the stem output in between)."""
         outs = []
         for i, stage in enumerate(self.layers):
             out, x = stage(x)

@@ -1,0 +1,7 @@
+_base_ = './_base_/rmt_token_label_in1k.py'
+
+# RMT-S* (token labeling), ImageNet-1k 224x224, 310 epochs (see README.md).
+model = dict(
+    backbone=dict(arch='s', drop_path_rate=0.15),
+    neck=dict(in_channels=512),
+    aux_head=dict(in_channels=512))

@@ -1,0 +1,3 @@
+from .token_label import TokenLabelClassifier
+
+__all__ = ['TokenLabelClassifier']
