@@ -1,10 +1,8 @@
 """Safe checkpoint loading on torch >= 2.6, and backbone weights from official checkpoints.
 
 torch >= 2.6 unpickles with ``weights_only=True``: only tensors, containers and allow-listed
-classes. mmengine 0.10.7 calls ``torch.load`` without arguments, so its own Runner
-checkpoints fail to resume (their message hub holds ``HistoryBuffer`` objects with numpy
-arrays). Instead of turning ``weights_only`` off, :func:`register_safe_globals` allows
-exactly the classes those checkpoints contain; anything else in a pickle (for example a
+classes. :func:`safe_globals` lists exactly the classes mmengine Runner checkpoints contain;
+:mod:`rmt_mm.compat` allow-lists them at import, so anything else in a pickle (for example a
 callable crafted to run code) is still refused.
 """
 from typing import Dict, Optional, Tuple
@@ -31,24 +29,14 @@ def safe_globals() -> list:
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
-def _history_buffer_getstate(self) -> dict:
-    """``HistoryBuffer.__getstate__`` without its class-level statistics methods.
-
-    mmengine pickles ``getattr(HistoryBuffer, 'min')`` and friends into every checkpoint,
-    which would force ``builtins.getattr`` onto the allow-list. They are class attributes
-    that every process registers again on import, so the state does not need them.
-    """
-    state = self.__dict__.copy()
-    state.pop('statistics_methods', None)
-    return state
-
-
 def register_safe_globals() -> None:
-    """Allow :func:`safe_globals` for ``torch.load(weights_only=True)`` (idempotent) and
-    keep ``getattr`` out of the checkpoints this process writes."""
-    from mmengine.logging.history_buffer import HistoryBuffer
-    HistoryBuffer.__getstate__ = _history_buffer_getstate
-    torch.serialization.add_safe_globals(safe_globals())
+    """Deprecated: ``import rmt_mm`` applies the allow-list (:mod:`rmt_mm.compat`)."""
+    import warnings
+    warnings.warn('rmt_mm.utils.register_safe_globals is deprecated: importing rmt_mm applies '
+                  'the allow-list (rmt_mm.compat)', DeprecationWarning, stacklevel=2)
+    from rmt_mm import compat
+    compat.patch_weights_only_allow_list()
+    compat.patch_history_buffer_state()
 
 
 def _extract_state_dict(checkpoint, filename: str) -> Dict[str, torch.Tensor]:

@@ -1,0 +1,156 @@
+"""rmt_mm.compat: each change rmt_mm makes to mmengine and torch, and its version guard."""
+import os
+import pickle
+
+import pytest
+import torch
+
+
+def test_every_patch_is_applied_once_and_listed():
+    import mmengine.config.config as config_module
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    import rmt_mm
+    from rmt_mm import compat
+    assert compat.PATCHES == ('config_scope', 'weights_only_allow_list',
+                              'history_buffer_state', 'atomic_file_backend')
+    for name in compat.PATCHES:
+        assert name in compat.__doc__
+    wrapped = config_module.get_installed_path
+    rmt_mm.compat.apply()  # again: nothing is wrapped twice
+    assert config_module.get_installed_path is wrapped
+    assert wrapped.wrapped('mmdet') == wrapped('mmdet')  # other packages unchanged
+    assert wrapped('rmt_mm') == os.path.dirname(rmt_mm.__file__)
+    assert HistoryBuffer.__getstate__ is compat._history_buffer_getstate
+
+
+@pytest.mark.parametrize('mmengine_version, torch_version, message', [
+    ('0.11.0', (2, 14), 'written for mmengine 0.10.x, found 0.11.0'),
+    ('0.10.7', (2, 5), r'needs torch >= 2.6 \(torch.serialization.add_safe_globals\), found'),
+])
+def test_versions_outside_the_guard_are_refused(mmengine_version, torch_version, message):
+    from rmt_mm import compat
+    compat.check_versions('0.10.7', (2, 14))
+    with pytest.raises(compat.CompatError, match=message):
+        compat.check_versions(mmengine_version, torch_version)
+
+
+def test_changed_history_buffer_is_refused(monkeypatch):
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    from rmt_mm import compat
+    monkeypatch.setattr(HistoryBuffer, '__getstate__', lambda self: {})  # not ours any more
+    monkeypatch.delattr(HistoryBuffer, '_statistics_methods')
+    with pytest.raises(compat.CompatError, match='no longer defines __getstate__'):
+        compat.patch_history_buffer_state()
+
+
+def test_atomic_file_backend_is_registered():
+    from mmengine.fileio.backends import backends
+
+    import rmt_mm  # noqa: F401
+    from rmt_mm.engine import AtomicLocalBackend
+    assert backends['rmt_mm_atomic_local'] is AtomicLocalBackend
+
+
+def _toy_runner(work_dir, max_iters, resume=False):
+    import torch.nn as nn
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(4)
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, inputs, labels=None, mode='tensor'):
+            out = self.fc(self.bn(inputs)).squeeze(-1)
+            if mode == 'loss':
+                return dict(loss=((out - labels)**2).mean())
+            return out
+
+    g = torch.Generator().manual_seed(0)
+    data = [dict(inputs=torch.randn(4, generator=g), labels=torch.tensor(float(i % 3)))
+            for i in range(32)]
+    torch.manual_seed(0)  # the same initial weights in every run
+    return Runner(
+        model=Toy(), work_dir=work_dir,
+        train_dataloader=dict(dataset=data, batch_size=4,
+                              sampler=dict(type='DefaultSampler', shuffle=True),
+                              collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
+        param_scheduler=dict(type='LinearLR', start_factor=0.1, by_epoch=False, end=4),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
+                           logger=dict(type='LoggerHook', interval=1)),
+        resume=resume, randomness=dict(seed=0, deterministic=True),
+        default_scope='mmengine', experiment_name=f'toy_{max_iters}_{resume}')
+
+
+def _pickled_globals(path):
+    """'module.name' of every GLOBAL/STACK_GLOBAL in a torch zip checkpoint."""
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read(next(n for n in zf.namelist() if n.endswith('data.pkl')))
+    found, strings = set(), []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == 'GLOBAL':
+            found.add(arg.replace(' ', '.'))
+        elif op.name == 'STACK_GLOBAL':
+            found.add('.'.join(strings[-2:]))
+        if isinstance(arg, str):
+            strings.append(arg)
+    return found
+
+
+def test_runner_checkpoint_resumes_with_weights_only(tmp_path):
+    """Resume on torch 2.14 (weights_only=True) equals an uninterrupted run."""
+    import rmt_mm  # registers the allow-list
+    full = _toy_runner(str(tmp_path / 'full'), 6)
+    full.train()
+    first = _toy_runner(str(tmp_path / 'resumed'), 4)
+    first.train()
+    ckpt = tmp_path / 'resumed' / 'iter_4.pth'
+    # Beyond torch's own, only the allow-listed globals are pickled, and no getattr.
+    pickled = _pickled_globals(ckpt)
+    allowed = {f'{g.__module__}.{g.__qualname__}' for g in rmt_mm.utils.safe_globals()}
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in pickled
+    assert not any(g.startswith(('builtins', '__builtin__')) for g in pickled), pickled
+    assert {g for g in pickled if not g.startswith(('torch', 'collections', '_codecs'))} <= allowed
+    resumed = _toy_runner(str(tmp_path / 'resumed'), 6, resume=True)
+    resumed.train()
+    assert resumed.iter == 6
+    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    # test.py-style loading of the whole file works too.
+    state = torch.load(str(tmp_path / 'resumed' / 'iter_6.pth'))
+    assert state['meta']['iter'] == 6
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ('echo pwned > /dev/null',))
+
+
+def test_checkpoint_that_runs_code_is_refused(tmp_path):
+    import rmt_mm  # noqa: F401
+    path = tmp_path / 'evil.pth'
+    with open(path, 'wb') as f:
+        pickle.dump({'state_dict': {'w': torch.zeros(1)}, 'x': _RunsCode()}, f)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+        torch.load(str(path))
+
+
+def test_downstream_config_inherits_ours_by_scope(tmp_path):
+    """`_base_ = 'rmt_mm::det/...'` resolves to the packaged configs (rmt_mm/.mim)."""
+    import rmt_mm  # noqa: F401  (registers the rmt_mm config scope)
+    from mmengine.config import Config
+    config = tmp_path / 'my_mask_rcnn.py'
+    config.write_text("_base_ = 'rmt_mm::det/mask_rcnn_rmt_s_fpn_1x_coco.py'\n"
+                      "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n")
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.backbone.type == 'rmt_mm.RMT' and cfg.model.backbone.arch == 's'
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    assert cfg.optim_wrapper.optimizer.lr == 4e-4
