@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
 from rmt_mm.models import RMT
+
+from conftest import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
 
 
 def official_arch(kwargs):
@@ -35,8 +36,8 @@ def test_dense_fixture_exact(dense_fixture, attn_impl):
 
 
 def build_classifier(arch, num_classes, projection):
-    from mmpretrain.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     return MODELS.build(dict(
         type='ImageClassifier',
@@ -161,7 +162,7 @@ def test_with_cp_same_output_and_grads():
     outs = [m(x) for m in (plain, ckpt)]
     for a, b in zip(*outs):
         torch.testing.assert_close(a, b)
-    for m, o in zip((plain, ckpt), outs):
+    for o in outs:
         sum(t.square().mean() for t in o).backward()
     for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
         torch.testing.assert_close(a.grad, b.grad, msg=name)

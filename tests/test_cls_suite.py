@@ -54,8 +54,8 @@ def test_converter_on_official_classifier(cls_fixture, tmp_path):
     assert 'could not be placed: none' in result.stdout
     kwargs = cls_fixture['kwargs']
     arch = {k: kwargs[k] for k in OFFICIAL_ARCH_KEYS}
-    from mmpretrain.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
     model = MODELS.build(dict(
         type='ImageClassifier',

@@ -145,8 +145,9 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path):
 
 def test_downstream_config_inherits_ours_by_scope(tmp_path):
     """`_base_ = 'rmt_mm::det/...'` resolves to the packaged configs (rmt_mm/.mim)."""
-    import rmt_mm  # noqa: F401  (registers the rmt_mm config scope)
     from mmengine.config import Config
+
+    import rmt_mm  # noqa: F401  (registers the rmt_mm config scope)
     config = tmp_path / 'my_mask_rcnn.py'
     config.write_text("_base_ = 'rmt_mm::det/mask_rcnn_rmt_s_fpn_1x_coco.py'\n"
                       "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n")

@@ -64,6 +64,7 @@ def test_rmt_builds_from_other_scopes(scope, with_imports, tmp_path):
 
 def test_rmt_registry_is_child_of_root():
     from mmengine.registry import MODELS as ROOT
+
     from rmt_mm.registry import MODELS
     assert MODELS.scope == 'rmt_mm'
     assert MODELS.parent is ROOT

@@ -4,9 +4,10 @@ import copy
 import pytest
 import torch
 
-from conftest import TINY_ARCH
 from rmt_mm.models import RMT
 from rmt_mm.models.layers import MaSA, RelPos2d
+
+from conftest import TINY_ARCH
 
 
 def _pair(decomposed, impl, dims=32, heads=4, **cfg):
@@ -86,7 +87,7 @@ def test_backbone_fast_equals_reference(dense_fixture, size):
     outs = [m(x) for m in (model, fast)]
     for a, b in zip(*outs):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
-    for m, o in zip((model, fast), outs):
+    for o in outs:
         sum(t.square().mean() for t in o).backward()
     for (name, a), b in zip(model.named_parameters(), fast.parameters()):
         torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name)

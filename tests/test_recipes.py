@@ -71,6 +71,8 @@ OFFICIAL_CLS = dict(lr_per_512=5e-4, batch=128, eval_batch=64, weight_decay=0.05
                     epochs=300, ema_decay=0.99996, smoothing=0.1, mixup=0.8, cutmix=1.0,
                     reprob=0.25)
 CLS_VARIANTS = ('rmt_t_in1k', 'rmt_s_in1k', 'rmt_b_in1k', 'rmt_l_in1k')
+# Token labeling (official classification_token_label_release; recipe in test_token_label.py).
+TOKEN_LABEL = ('rmt_s_token_label_in1k', 'rmt_b_token_label_in1k', 'rmt_l_token_label_in1k')
 
 
 def load(task, name):
@@ -80,7 +82,8 @@ def load(task, name):
 def test_the_tables_cover_every_config():
     assert leaf_configs(osp.join(CONFIGS, 'det')) == set(OFFICIAL_DET)
     assert leaf_configs(osp.join(CONFIGS, 'seg')) == set(OFFICIAL_SEG)
-    assert leaf_configs(osp.join(CONFIGS, 'cls')) == set(CLS_VARIANTS) | {'rmt_s_in1k_384px'}
+    assert leaf_configs(osp.join(CONFIGS, 'cls')) == \
+        set(CLS_VARIANTS) | set(TOKEN_LABEL) | {'rmt_s_in1k_384px'}
 
 
 # ----------------------------------------------------------------------------- detection
@@ -262,14 +265,19 @@ def test_cls_recipe_equals_the_official_script(name):
     assert (cfg.test_pipeline[1].scale, cfg.test_pipeline[2].crop_size) == (256, 224)
 
 
-def test_cls_schedule_equals_every_epoch_of_the_official_log():
-    """RMT_log/rmt_t.txt: lr of each of the 300 epochs at a total batch of 2048."""
-    with open(osp.join(FIXTURES, 'rmt_t_train_lr.json')) as f:
+@pytest.mark.parametrize('name, log, epochs', [
+    ('rmt_t_in1k', 'rmt_t_train_lr.json', 300),
+    ('rmt_s_token_label_in1k', 'rmt_s_label_train_lr.json', 310),
+])
+def test_cls_schedule_equals_every_epoch_of_the_official_log(name, log, epochs):
+    """RMT_log/rmt_t.txt and rmt_s_label.txt: the lr of every epoch at a total batch of 2048."""
+    with open(osp.join(FIXTURES, log)) as f:
         logged = json.load(f)['train_lr']
-    cfg = load('cls', 'rmt_t_in1k')
+    cfg = load('cls', name)
+    assert cfg.train_cfg.max_epochs == epochs
     scaled = cfg.optim_wrapper.optimizer.lr * 16 * 128 / cfg.auto_scale_lr.base_batch_size
-    lrs = simulate_lr(cfg, scaled, 300, 3)
-    assert len(logged) == 300
+    lrs = simulate_lr(cfg, scaled, epochs, 3)
+    assert len(logged) == epochs
     for epoch, (ours, official) in enumerate(zip(lrs, logged)):
         assert ours[0] == ours[-1]  # stepped per epoch
         assert ours[0] == pytest.approx(official, rel=1e-3), epoch
@@ -401,6 +409,7 @@ def test_every_trained_parameter_gets_a_gradient_or_ddp_is_told(task, name, unus
     """What DDP needs: each parameter that requires grad receives one in a training step,
     or the config declares find_unused_parameters."""
     from mmengine.registry import MODELS, init_default_scope
+
     from rmt_mm.utils.config import adapt_to_device
     cfg = adapt_to_device(tiny(task, name))
     init_default_scope(cfg.default_scope)

@@ -175,6 +175,10 @@ def test_inf_loss_can_skip_the_update_instead(tmp_path):
     hook = [h for h in runner.hooks if type(h).__name__ == 'FiniteLossHook'][0]
     assert hook.skipped == 1
     assert all(torch.isfinite(p).all() for p in runner.model.parameters())
+    # The wrappers last as long as the training: afterwards the model and the optimizer
+    # wrapper have their own methods again.
+    assert 'parse_losses' not in vars(runner.model)
+    assert 'update_params' not in vars(runner.optim_wrapper)
     with pytest.raises(ValueError, match="action must be one of"):
         _runner_with_loss(tmp_path, [1.0], action='ignore')
 
@@ -215,8 +219,8 @@ def test_skipped_images_are_replaced_in_training(tmp_path, coco_root):
     """A training set with a broken file still trains; the warning names the file."""
     import shutil
 
-    from mmengine.registry import init_default_scope
     from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
     root = str(tmp_path / 'coco')
     shutil.copytree(coco_root, root)
     os.remove(osp.join(root, 'train', 'train_00000.jpg'))
@@ -250,9 +254,9 @@ def test_degenerate_boxes_and_polygons_are_dropped_with_a_count(tmp_path, caplog
     import json
     import logging
 
+    from mmdet.registry import DATASETS
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
-    from mmdet.registry import DATASETS
     ok = dict(bbox=[2, 2, 10, 10], area=100, segmentation=[[2, 2, 12, 2, 12, 12]])
     anns = [ok,
             dict(bbox=[2, 2, 0, 10], area=0, segmentation=[[2, 2, 2, 12, 2, 7]]),  # no width

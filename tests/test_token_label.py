@@ -298,8 +298,9 @@ randomness = dict(seed=0)
 
 @pytest.mark.slow
 def test_token_label_training_end_to_end(tmp_path):
-    from conftest import TINY_ARCH
     from rmt_mm.datasets import make_classification_set
+
+    from conftest import TINY_ARCH
     data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8,
                                    label_maps=True)
     config = tmp_path / 'rmt_tiny_token_label.py'

@@ -15,11 +15,11 @@ import glob
 import json
 import os.path as osp
 import sys
-from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 from get_flops import complexity, count_params  # noqa: E402
+
 # metric key in mmengine's logs -> (column, scale to the paper's unit)
 METRICS = {
     'mmpretrain': [('accuracy/top1', 'top-1', 1.0)],
@@ -32,7 +32,7 @@ PAPER_METRICS = {'top-1': 'Top 1 Accuracy', 'box AP': 'box AP', 'mask AP': 'mask
                  'mIoU': 'mIoU'}
 
 
-def paper_rows() -> Dict[str, dict]:
+def paper_rows() -> dict[str, dict]:
     """Every model of model-index.yml by name: its config, params, FLOPs and metrics."""
     from mmengine.fileio import load
     rows = {}
@@ -55,7 +55,7 @@ def saved_config(work_dir: str) -> str:
     return configs[-1]
 
 
-def last_metrics(work_dir: str, keys: List[str]) -> dict:
+def last_metrics(work_dir: str, keys: list[str]) -> dict:
     """The metrics of the last evaluation logged in the work dir (val or test)."""
     rows = []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')) +
@@ -72,7 +72,7 @@ def last_metrics(work_dir: str, keys: List[str]) -> dict:
     return max(rows, key=lambda r: r[0])[1]
 
 
-def collect(spec: str, papers: Dict[str, dict], flops: bool) -> dict:
+def collect(spec: str, papers: dict[str, dict], flops: bool) -> dict:
     from mmengine.config import Config
     work_dir, _, name = spec.partition('=')
     config = saved_config(work_dir)
@@ -102,11 +102,11 @@ def collect(spec: str, papers: Dict[str, dict], flops: bool) -> dict:
     return row
 
 
-def _fmt(value: Optional[float], digits: int = 1) -> str:
+def _fmt(value: float | None, digits: int = 1) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
-def tables(rows: List[dict]):
+def tables(rows: list[dict]):
     """{scope: (header, [[cell, ...], ...])}: ours next to the paper's, per task."""
     out = {}
     for scope in ('mmpretrain', 'mmdet', 'mmseg'):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the test suite, creating or reusing the project's environment first.
+# Lint (ruff) and run the test suite, creating or reusing the project's environment first.
 #   bash tools/run_tests.sh                 # everything
 #   bash tools/run_tests.sh -m "not slow"   # the fast set
 # Extra arguments go to pytest.
@@ -8,5 +8,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/tools/setup_env.sh"
 VENV="${RMT_VENV:-$REPO/.venv}"
 cd "$REPO"
+echo "[tests] ruff check (ruff.toml)"
+"$VENV/bin/ruff" check rmt_mm tests tools configs
 echo "[tests] running pytest $*"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -36,8 +36,12 @@ def enable_visualization(cfg, show_dir):
 
 def main():
     args = parse_args()
-    from rmt_mm.utils.config import (build_runner, check_checkpoint_path, close_process_group,
-                                     setup_config)
+    from rmt_mm.utils.config import (
+        build_runner,
+        check_checkpoint_path,
+        close_process_group,
+        setup_config,
+    )
 
     cfg = setup_config(args)
     check_checkpoint_path(args.checkpoint, 'checkpoint')

@@ -24,8 +24,12 @@ def parse_args():
 def main():
     args = parse_args()
     from rmt_mm.engine import latest_intact_checkpoint
-    from rmt_mm.utils.config import (build_runner, check_checkpoint_path, close_process_group,
-                                     setup_config)
+    from rmt_mm.utils.config import (
+        build_runner,
+        check_checkpoint_path,
+        close_process_group,
+        setup_config,
+    )
 
     cfg = setup_config(args)
     if args.amp:

@@ -1,5 +1,4 @@
 """Image loading that tells the user which file is broken, or skips it when asked to."""
-from typing import Optional
 
 import mmcv
 import numpy as np
@@ -46,7 +45,7 @@ class RobustLoadImageFromFile(LoadImageFromFile):
                              f'({len(img_bytes)} bytes; corrupt or not an image format)')
         return img
 
-    def transform(self, results: dict) -> Optional[dict]:
+    def transform(self, results: dict) -> dict | None:
         filename = results['img_path']
         try:
             img = self._read(filename)

@@ -6,7 +6,6 @@ few iterations while the pixels stay natural-looking.
 """
 import os
 import os.path as osp
-from typing import List
 
 import numpy as np
 from PIL import Image
@@ -16,7 +15,7 @@ COLORS = ((230, 60, 40), (40, 180, 70), (50, 90, 230), (240, 200, 30), (200, 60,
           (30, 200, 210))
 
 
-def _textures() -> List[np.ndarray]:
+def _textures() -> list[np.ndarray]:
     from skimage import data
     images = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
               np.stack([data.camera()] * 3, -1), np.stack([data.grass()] * 3, -1)]

@@ -6,7 +6,6 @@ the state_dict, BatchNorm statistics included) updated after every iteration wit
 epoch and reports the best epoch of either (RMT-T's 82.4 is the trained model; S/B/L report
 the EMA).
 """
-from typing import Dict, Optional
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import EMAHook
@@ -17,7 +16,7 @@ from mmengine.runner.loops import _parse_losses
 from ..registry import HOOKS, LOOPS
 
 
-def train_batch_size(runner) -> Optional[int]:
+def train_batch_size(runner) -> int | None:
     """Images per process and iteration of the runner's train loader (None: no train loader)."""
     loader = runner._train_dataloader  # built (DataLoader) or still a config dict
     if loader is None:
@@ -81,7 +80,7 @@ class RawAndEMAValLoop(ValLoop):
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
         self.compare_key = compare_key
 
-    def _evaluate(self) -> Dict[str, float]:
+    def _evaluate(self) -> dict[str, float]:
         self.runner.model.eval()
         self.val_loss.clear()
         for idx, data_batch in enumerate(self.dataloader):

@@ -9,7 +9,6 @@ import os
 import os.path as osp
 import tempfile
 import zipfile
-from typing import Optional, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -36,10 +35,10 @@ def atomic_write(data: bytes, path: str) -> None:
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend with atomic ``put`` and ``put_text``."""
 
-    def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
+    def put(self, obj: bytes, filepath: str | os.PathLike) -> None:
         atomic_write(obj, str(filepath))
 
-    def put_text(self, obj: str, filepath: Union[str, os.PathLike],
+    def put_text(self, obj: str, filepath: str | os.PathLike,
                  encoding: str = 'utf-8') -> None:
         atomic_write(obj.encode(encoding), str(filepath))
 
@@ -56,7 +55,7 @@ def is_intact_checkpoint(path: str) -> bool:
         return False
 
 
-def latest_intact_checkpoint(work_dir: str) -> Optional[str]:
+def latest_intact_checkpoint(work_dir: str) -> str | None:
     """The checkpoint to resume from: the one ``last_checkpoint`` names if it is intact, else
     the newest intact ``*.pth`` in ``work_dir`` (None when there is none).
 

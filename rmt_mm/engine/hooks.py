@@ -1,11 +1,10 @@
 """Hooks that make long runs resumable and stop them loudly when the loss breaks."""
 import random
-from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
@@ -67,31 +66,48 @@ class RandomStateHook(Hook):
     batch is drawn.
 
     Only rank 0 writes checkpoints (and only it calls ``before_save_checkpoint``), so in
-    distributed runs the states of all ranks are gathered at the end of every iteration and
-    epoch, just before the checkpoint hook runs (a few kB per rank; one small collective).
+    distributed runs the states of all ranks are gathered just before the checkpoint hook
+    saves: at the end of the iterations or epochs where the config's CheckpointHook is due (a
+    few kB per rank; one small collective). A checkpoint written at another time (a manual
+    ``runner.save_checkpoint``) holds no random state; resuming from it warns and goes on.
     """
     priority = 'LOW'  # after the other hooks, before the CheckpointHook (VERY_LOW)
 
     def __init__(self):
-        self._pending: Optional[dict] = None
-        self._gathered: Optional[list] = None
+        self._pending: dict | None = None
+        self._gathered: tuple | None = None  # (iteration, states of all ranks)
 
-    def _gather(self):
-        if get_world_size() > 1:
-            self._gathered = all_gather_object(_random_state())
+    def _checkpoint_due(self, runner, by_epoch: bool) -> bool:
+        """Whether the runner's CheckpointHook saves at the end of this iteration (epoch),
+        by the hook's own interval rules."""
+        for hook in runner.hooks:
+            if not isinstance(hook, CheckpointHook) or hook.by_epoch != by_epoch:
+                continue
+            if by_epoch:
+                return hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
+                    hook.save_last and hook.is_last_train_epoch(runner))
+            return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
+                hook.save_last and hook.is_last_train_iter(runner))
+        return False
+
+    def _gather_if_due(self, runner, by_epoch: bool):
+        if get_world_size() > 1 and self._checkpoint_due(runner, by_epoch):
+            self._gathered = (runner.iter, all_gather_object(_random_state()))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        self._gather()
+        self._gather_if_due(runner, by_epoch=False)
 
     def after_train_epoch(self, runner) -> None:
-        self._gather()
+        self._gather_if_due(runner, by_epoch=True)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # No collective here: mmengine calls this on rank 0 only.
         if get_world_size() == 1:
             checkpoint['random_state'] = [_random_state()]
-        elif self._gathered is not None:
-            checkpoint['random_state'] = self._gathered
+        elif self._gathered is not None and self._gathered[0] == runner.iter:
+            # Gathered at this point of training (the best checkpoint after the epoch's
+            # validation is the same point).
+            checkpoint['random_state'] = self._gathered[1]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         states = checkpoint.get('random_state')
@@ -121,10 +137,11 @@ class FiniteLossHook(Hook):
     """Stop training at the first NaN or Inf loss, naming the iteration and every loss term,
     or, with ``action='skip'``, drop that iteration's update and go on.
 
-    The check runs between the loss and the backward pass (it wraps the model's
-    ``parse_losses`` and the optimizer wrapper's ``update_params``), so a broken loss never
-    reaches the weights. In distributed runs all ranks agree (one all-reduced flag per
-    iteration), so they skip or stop together.
+    The check runs between the loss and the backward pass, so a broken loss never reaches the
+    weights: for the length of ``runner.train()`` the hook wraps the model's ``parse_losses``
+    and the optimizer wrapper's ``update_params`` (restored after training). Its cost per
+    iteration: reading the loss on the host (mmengine reads it for the log anyway) and, in
+    distributed runs, one all-reduced 4-byte flag so that all ranks skip or stop together.
 
     Args:
         action (str): 'raise' (default) or 'skip'.
@@ -139,6 +156,7 @@ class FiniteLossHook(Hook):
         self.action = action
         self._skip_update = False
         self.skipped = 0
+        self._restore = []
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -160,8 +178,18 @@ class FiniteLossHook(Hook):
                 return None
             return update_params(loss, *args, **kwargs)
 
+        self._restore = [(owner, name, vars(owner).get(name)) for owner, name in
+                         ((model, 'parse_losses'), (runner.optim_wrapper, 'update_params'))]
         model.parse_losses = checked_parse_losses
         runner.optim_wrapper.update_params = guarded_update_params
+
+    def after_train(self, runner) -> None:
+        for owner, name, previous in self._restore:
+            if previous is None:
+                delattr(owner, name)  # the class's method again
+            else:
+                setattr(owner, name, previous)
+        self._restore = []
 
     def _on_broken_loss(self, runner, log_vars) -> None:
         terms = ', '.join(f'{name}={_scalar(value):.4g}' for name, value in log_vars.items())
@@ -181,7 +209,8 @@ class FiniteLossHook(Hook):
 @HOOKS.register_module()
 class ProgressBarHook(Hook):
     """A terminal progress bar over all training iterations with the loss and the ETA
-    (tqdm), for interactive runs; mmengine's LoggerHook keeps writing the log as usual."""
+    (tqdm), for interactive runs, drawn by rank 0 only; mmengine's LoggerHook keeps writing
+    the log as usual."""
     priority = 'LOW'
 
     def __init__(self, desc: str = 'train'):
@@ -189,11 +218,15 @@ class ProgressBarHook(Hook):
         self._bar = None
 
     def before_train(self, runner) -> None:
+        if get_rank() != 0:
+            return
         from tqdm import tqdm
         self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc=self.desc,
                          unit='it', dynamic_ncols=True)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self._bar is None:
+            return
         if outputs and 'loss' in outputs:
             self._bar.set_postfix(loss=f"{_scalar(outputs['loss']):.3f}", refresh=False)
         self._bar.update(1)

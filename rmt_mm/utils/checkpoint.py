@@ -5,7 +5,6 @@ classes. :func:`safe_globals` lists exactly the classes mmengine Runner checkpoi
 :mod:`rmt_mm.compat` allow-lists them at import, so anything else in a pickle (for example a
 callable crafted to run code) is still refused.
 """
-from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ def register_safe_globals() -> None:
     compat.patch_history_buffer_state()
 
 
-def _extract_state_dict(checkpoint, filename: str) -> Dict[str, torch.Tensor]:
+def _extract_state_dict(checkpoint, filename: str) -> dict[str, torch.Tensor]:
     if not isinstance(checkpoint, dict):
         raise RuntimeError(f'{filename} is not a checkpoint dict (got {type(checkpoint)})')
     for key in ('state_dict', 'model', 'module'):
@@ -55,8 +54,8 @@ def _extract_state_dict(checkpoint, filename: str) -> Dict[str, torch.Tensor]:
 
 
 def load_backbone_checkpoint(backbone: torch.nn.Module, filename: str,
-                             prefix: Optional[str] = None,
-                             map_location: str = 'cpu') -> Tuple[list, list]:
+                             prefix: str | None = None,
+                             map_location: str = 'cpu') -> tuple[list, list]:
     """Load the backbone's weights out of an official or OpenMMLab checkpoint.
 
     Accepts the official classification release (``{'model': sd}``, keys without prefix),

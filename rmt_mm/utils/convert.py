@@ -1,5 +1,4 @@
 """Key mapping from official RMT checkpoints to rmt_mm / OpenMMLab 2.0 models."""
-from typing import Dict, Tuple
 
 import torch
 
@@ -10,7 +9,7 @@ CLASSIFIER_PREFIXES = (('proj.', 'neck.proj.'), ('norm.', 'neck.norm.'), ('head.
 
 
 def convert_official_classifier(
-        state_dict: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], list]:
+        state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list]:
     """Official classifier keys -> ImageClassifier keys.
 
     Returns the converted state dict and the official keys that could not be placed

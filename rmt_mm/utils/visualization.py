@@ -3,7 +3,7 @@
 Used by tools/demo.py, tools/quickstart.py and tools/misc/browse_dataset.py.
 """
 import itertools
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ def task_of(scope: str) -> str:
     return TASKS[scope]
 
 
-def build_drawer(scope: str, dataset_meta: Optional[dict] = None):
+def build_drawer(scope: str, dataset_meta: dict | None = None):
     """The task's visualizer, without storage backends (we only want the pixels)."""
     from mmengine.registry import init_default_scope
     init_default_scope(scope)
@@ -76,7 +76,7 @@ def _keep_topk(data_sample, topk):
     return sample
 
 
-def _present_labels(data_sample) -> List[int]:
+def _present_labels(data_sample) -> list[int]:
     labels = set()
     for key in ('gt_sem_seg', 'pred_sem_seg'):
         if key in data_sample:
@@ -85,7 +85,7 @@ def _present_labels(data_sample) -> List[int]:
 
 
 def add_legend(image: np.ndarray, classes: Sequence[str], palette: Sequence[Sequence[int]],
-               labels: Optional[Sequence[int]] = None) -> np.ndarray:
+               labels: Sequence[int] | None = None) -> np.ndarray:
     """Append a legend strip (colour swatch + class name per label) below an RGB image."""
     labels = [i for i in (labels if labels is not None else range(len(classes)))
               if 0 <= i < len(classes)]

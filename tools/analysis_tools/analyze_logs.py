@@ -12,12 +12,11 @@ import argparse
 import glob
 import json
 import os.path as osp
-from typing import Dict, List
 
 TRAIN_ONLY = ('data_time', 'time', 'memory', 'epoch', 'iter', 'step')
 
 
-def read_run(path: str) -> List[dict]:
+def read_run(path: str) -> list[dict]:
     """Every row of a run: a scalars.json file, or all of them under a work dir."""
     if osp.isfile(path):
         files = [path]
@@ -33,9 +32,9 @@ def read_run(path: str) -> List[dict]:
     return rows
 
 
-def curves(rows: List[dict], keys=None) -> Dict[str, List[tuple]]:
+def curves(rows: list[dict], keys=None) -> dict[str, list[tuple]]:
     """{key: [(x, value), ...]}: training rows by iteration, validation rows by step."""
-    found: Dict[str, List[tuple]] = {}
+    found: dict[str, list[tuple]] = {}
     for row in rows:
         is_train = 'loss' in row or 'lr' in row
         x = row.get('iter', row.get('step')) if is_train else row.get('step')
@@ -52,7 +51,7 @@ def curves(rows: List[dict], keys=None) -> Dict[str, List[tuple]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
-def plot(runs: Dict[str, Dict[str, List[tuple]]], out: str, keys=None):
+def plot(runs: dict[str, dict[str, list[tuple]]], out: str, keys=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

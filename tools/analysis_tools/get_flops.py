@@ -45,9 +45,10 @@ def dummy_data_samples(scope, height, width):
 
 def build_model(config, cfg_options=None):
     """(config, model) in eval mode with SyncBN reverted to BN."""
-    import rmt_mm  # noqa: F401
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import MODELS, init_default_scope
+
+    import rmt_mm  # noqa: F401
     from rmt_mm.utils.config import load_config
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.default_scope)
@@ -62,6 +63,7 @@ def complexity(config, shape=None, cfg_options=None):
     """{'params', 'flops', 'shape'} of the model a config builds."""
     from mmengine.analysis import get_model_complexity_info
     from mmengine.logging import MMLogger
+
     from rmt_mm.models.layers import MaSA
 
     cfg, model = build_model(config, cfg_options)

@@ -55,9 +55,10 @@ def source_state_dict(checkpoint, task, ema):
 
 
 def check_against_config(state_dict, config):
-    import rmt_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
+
+    import rmt_mm  # noqa: F401
     cfg = Config.fromfile(config)
     init_default_scope(cfg.default_scope)
     model_state = MODELS.build(cfg.model).state_dict()

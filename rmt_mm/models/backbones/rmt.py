@@ -4,7 +4,7 @@ Module names follow the official implementation (``patch_embed.proj.N``, ``layer
 ``layers.i.Relpos``, ``extra_norms.i``) so that official checkpoints load without renaming.
 """
 import copy
-from typing import Dict, Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -16,6 +16,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from rmt_mm.registry import MODELS
+
 from ..layers.masa import ATTN_IMPLS, DWConv2d, MaSA, RelPos2d
 
 ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
@@ -57,7 +58,7 @@ class RetBlock(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, decomposed: bool,
                  drop_path: float = 0., layerscale: bool = False,
-                 layer_init_values: float = 1e-6, attn_cfg: Optional[dict] = None):
+                 layer_init_values: float = 1e-6, attn_cfg: dict | None = None):
         super().__init__()
         attn_cfg = attn_cfg or {}
         # The reference implementation keeps the official, unfused residual additions too.
@@ -103,8 +104,8 @@ class RMTStage(nn.Module):
     def __init__(self, embed_dims: int, depth: int, num_heads: int, init_value: float,
                  heads_range: float, ffn_dims: int, decomposed: bool,
                  drop_paths: Sequence[float], layerscale: bool, layer_init_values: float,
-                 out_dims: Optional[int], norm_cfg: dict, with_cp: bool,
-                 attn_cfg: Optional[dict]):
+                 out_dims: int | None, norm_cfg: dict, with_cp: bool,
+                 attn_cfg: dict | None):
         super().__init__()
         # The name `Relpos` is the official one; it keeps checkpoint keys unchanged.
         self.Relpos = RelPos2d(embed_dims, num_heads, init_value, heads_range)
@@ -152,7 +153,7 @@ class RMT(BaseModule):
             official or rmt_mm checkpoints (see :func:`rmt_mm.utils.load_backbone_checkpoint`).
     """
 
-    arch_zoo: Dict[str, dict] = {
+    arch_zoo: dict[str, dict] = {
         # Official settings (RMT_T3, RMT_S, RMT_M2, RMT_L6); every variant uses init_values 2
         # and layer_init_values 1e-6.
         **dict.fromkeys(['t', 'tiny'], _official_arch(
@@ -170,18 +171,18 @@ class RMT(BaseModule):
     }
 
     def __init__(self,
-                 arch: Union[str, dict] = 't',
+                 arch: str | dict = 't',
                  in_channels: int = 3,
-                 drop_path_rate: Optional[float] = None,
+                 drop_path_rate: float | None = None,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  out_norm: bool = True,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 with_cp: Union[bool, Sequence[bool]] = False,
+                 with_cp: bool | Sequence[bool] = False,
                  attn_impl: str = 'auto',
-                 attn_cfg: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, list]] = None):
+                 attn_cfg: dict | None = None,
+                 init_cfg: dict | list | None = None):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self.parse_arch(arch)
         arch = self.arch_settings
@@ -240,7 +241,7 @@ class RMT(BaseModule):
         self._freeze_stages()
 
     @classmethod
-    def parse_arch(cls, arch: Union[str, dict]) -> dict:
+    def parse_arch(cls, arch: str | dict) -> dict:
         """Resolve an arch name or dict into a full, checked settings dict."""
         names = sorted(cls.arch_zoo)
         if isinstance(arch, str):
@@ -270,7 +271,7 @@ class RMT(BaseModule):
         return arch
 
     @classmethod
-    def output_channels(cls, arch: Union[str, dict] = 't', out_indices=(0, 1, 2, 3)) -> list:
+    def output_channels(cls, arch: str | dict = 't', out_indices=(0, 1, 2, 3)) -> list:
         """Channels of the outputs a backbone with these settings returns, in order."""
         dims = cls.parse_arch(arch)['embed_dims']
         return [dims[i] for i in cls._check_out_indices(out_indices)]

@@ -1,7 +1,6 @@
 """The token-labeling RMT classifier (RMT-S*/B*/L*, the official
 ``classification_token_label_release``): the suite's classifier plus an aux head on every
 last-stage token, trained with MixToken and token-label targets."""
-from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -9,12 +8,13 @@ import torch.nn as nn
 from mmpretrain.models import ImageClassifier
 
 from rmt_mm.registry import MODELS
+
 from ..losses.token_label import smoothed_one_hot, token_label_targets
 
-Box = Tuple[int, int, int, int]  # rows r1:r2, columns c1:c2 of the token grid
+Box = tuple[int, int, int, int]  # rows r1:r2, columns c1:c2 of the token grid
 
 
-def sample_mix_token_box(grid: Tuple[int, int], alpha: float = 1.0) -> Box:
+def sample_mix_token_box(grid: tuple[int, int], alpha: float = 1.0) -> Box:
     """MixToken's CutMix box on a (rows, cols) token grid, drawn as the official ``rand_bbox``:
     lam ~ Beta(alpha, alpha), sides ``int(side * sqrt(1 - lam))``, a uniform centre, clipped."""
     rows, cols = grid
@@ -70,8 +70,8 @@ class TokenLabelClassifier(ImageClassifier):
                  mix_token_scale: int = 8,
                  loss: dict = dict(type='rmt_mm.TokenLabelCrossEntropy'),
                  smoothing: float = 0.1, box_order: str = 'aligned',
-                 train_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 train_cfg: dict | None = None, data_preprocessor: dict | None = None,
+                 init_cfg: dict | None = None):
         if train_cfg and train_cfg.get('augments'):
             raise ValueError('TokenLabelClassifier: Mixup/CutMix (train_cfg.augments) are off '
                              'in token labeling (MixToken mixes instead); remove them')
@@ -110,7 +110,7 @@ class TokenLabelClassifier(ImageClassifier):
     def predict(self, inputs: torch.Tensor, data_samples=None, **kwargs):
         return self.head._get_predictions(self.inference_logits(inputs), data_samples)
 
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
         cls_logits, aux_logits, box = self.logits(inputs, self.mix_token)
         mixed_fraction = None
         if box is not None:
@@ -122,7 +122,7 @@ class TokenLabelClassifier(ImageClassifier):
         return self.token_loss(cls_logits, aux_logits.flatten(1, 2), cls_target, token_targets,
                                mixed_fraction)
 
-    def targets(self, data_samples: List, grid, cls_logits: torch.Tensor):
+    def targets(self, data_samples: list, grid, cls_logits: torch.Tensor):
         """The classifier's (B, classes) and the tokens' (B, h * w, classes) targets."""
         num_classes = cls_logits.shape[1]
         if all('token_label_map' in s for s in data_samples):

@@ -7,7 +7,6 @@ map's class scores pooled (RoIAlign) over the image's random crop: once for the 
 (the classifier's target) and on the token grid (the aux head's targets), each softmaxed over
 the classes and label-smoothed.
 """
-from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -24,7 +23,7 @@ def dense_class_maps(label_maps: torch.Tensor, num_classes: int) -> torch.Tensor
     return maps.scatter_(1, indices, scores)
 
 
-def crop_boxes(crops: torch.Tensor, map_size: Tuple[int, int],
+def crop_boxes(crops: torch.Tensor, map_size: tuple[int, int],
                box_order: str = 'aligned') -> torch.Tensor:
     """RoIAlign boxes (B, 5) in label-map pixels of crops given as (top, left, height, width)
     fractions of the image.
@@ -47,8 +46,8 @@ def crop_boxes(crops: torch.Tensor, map_size: Tuple[int, int],
 
 
 def token_label_targets(label_maps: torch.Tensor, crops: torch.Tensor, num_classes: int,
-                        grid: Tuple[int, int], smoothing: float = 0.1,
-                        box_order: str = 'aligned') -> Tuple[torch.Tensor, torch.Tensor]:
+                        grid: tuple[int, int], smoothing: float = 0.1,
+                        box_order: str = 'aligned') -> tuple[torch.Tensor, torch.Tensor]:
     """The classifier's target (B, classes) and the tokens' targets (B, gh * gw, classes,
     row-major over the ``grid`` of the last stage) of label maps (B, 2, K, h, w) and crops
     (B, 4): RoIAlign of the class maps over each crop, softmax over the classes, then
@@ -97,7 +96,7 @@ class TokenLabelCrossEntropy(nn.Module):
 
     def forward(self, cls_logits: torch.Tensor, aux_logits: torch.Tensor,
                 cls_target: torch.Tensor, token_targets: torch.Tensor,
-                mixed_fraction: Optional[float] = None) -> dict:
+                mixed_fraction: float | None = None) -> dict:
         """cls_logits (B, C), aux_logits (B, N, C), cls_target (B, C), token_targets
         (B, N, C) -> dict(loss_cls, loss_token), already weighted."""
         if mixed_fraction:
