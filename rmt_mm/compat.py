@@ -13,7 +13,7 @@ naming the patch, what changed and what to do, instead of patching something it 
    ``weights_only``, which torch >= 2.6 defaults to True, so its Runner checkpoints (message
    hub ``HistoryBuffer`` objects with numpy arrays) would not resume. Instead of turning
    ``weights_only`` off, exactly the classes those checkpoints contain are allow-listed
-   (:func:`rmt_mm.utils.checkpoint.safe_globals`); anything else is still refused.
+   (:func:`safe_globals`); anything else is still refused.
 3. ``history_buffer_state`` (mmengine 0.10): ``HistoryBuffer.__getstate__`` pickles the
    class's statistics methods through ``builtins.getattr``, which would have to be
    allow-listed too; they are class attributes every process registers on import, so the
@@ -75,10 +75,25 @@ def patch_config_scope() -> None:
     config_module.get_installed_path = get_installed_path
 
 
+def safe_globals() -> list:
+    """The globals an mmengine Runner checkpoint needs beyond torch's defaults.
+
+    The message hub's ``HistoryBuffer`` objects hold numpy arrays and scalars; unpickling a
+    numpy dtype builds its dtype class (``numpy.dtypes.Float64DType`` ...).
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(name)) for name in (
+        'float16', 'float32', 'float64', 'int32', 'int64', 'uint8', 'bool')]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
 def patch_weights_only_allow_list() -> None:
     import torch
-
-    from rmt_mm.utils.checkpoint import safe_globals
     torch.serialization.add_safe_globals(safe_globals())
 
 

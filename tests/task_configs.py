@@ -98,15 +98,15 @@ def quickstart_datasets(name, data_root):
     return datasets
 
 
-def tiny_cls_config(data_root, max_epochs=12):
-    """The RMT-T ImageNet config with the tiny RMT on a generated ImageNet-format set (the
-    quick start's data pipelines)."""
+def tiny_cls_config(data_root, max_epochs=12, base=None):
+    """The RMT-T ImageNet config (or ``base``, a path or ``rmt_mm::`` name) with the tiny RMT
+    on a generated ImageNet-format set (the quick start's data pipelines)."""
     import os
     import os.path as osp
     import tempfile
 
     from conftest import REPO
-    base = osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
+    base = base or osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
         f.write(f"_base_ = ['{base}']\n" + TINY_CLS_CONFIG.format(arch=TINY_ARCH))
     try:

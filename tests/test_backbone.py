@@ -53,7 +53,7 @@ def arch_dims(arch):
 
 @pytest.mark.parametrize('attn_impl', ['reference', 'auto'])
 def test_classifier_fixture_exact(cls_fixture, attn_impl):
-    from rmt_mm.utils.convert import convert_official_classifier
+    from rmt_mm.models.checkpoint import convert_official_classifier
     kwargs = cls_fixture['kwargs']
     model = build_classifier(official_arch(kwargs), kwargs['num_classes'],
                              kwargs['projection'])

@@ -115,7 +115,7 @@ def test_runner_checkpoint_resumes_with_weights_only(tmp_path):
     ckpt = tmp_path / 'resumed' / 'iter_4.pth'
     # Beyond torch's own, only the allow-listed globals are pickled, and no getattr.
     pickled = _pickled_globals(ckpt)
-    allowed = {f'{g.__module__}.{g.__qualname__}' for g in rmt_mm.utils.safe_globals()}
+    allowed = {f'{g.__module__}.{g.__qualname__}' for g in rmt_mm.compat.safe_globals()}
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in pickled
     assert not any(g.startswith(('builtins', '__builtin__')) for g in pickled), pickled
     assert {g for g in pickled if not g.startswith(('torch', 'collections', '_codecs'))} <= allowed

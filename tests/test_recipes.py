@@ -259,9 +259,10 @@ def test_cls_recipe_equals_the_official_script(name):
     assert [(a.type, a.alpha) for a in cfg.model.train_cfg.augments] == \
         [('Mixup', o['mixup']), ('CutMix', o['cutmix'])]
     erasing = cfg.train_pipeline[4]
-    assert (erasing.type, erasing.erase_prob, erasing.mode) == ('RandomErasing', o['reprob'],
-                                                                'rand')  # timm 'pixel'
-    assert [t['type'] for t in cfg.test_pipeline[1:3]] == ['ResizeEdge', 'CenterCrop']
+    assert (erasing.type, erasing.erase_prob, erasing.mode) == \
+        ('RandomErasing', o['reprob'], 'rand')  # timm 'pixel'
+    assert [t['type'] for t in cfg.test_pipeline[1:3]] == \
+        ['ResizeEdge', 'CenterCrop']
     assert (cfg.test_pipeline[1].scale, cfg.test_pipeline[2].crop_size) == (256, 224)
 
 
@@ -298,7 +299,8 @@ def test_384_finetune_is_self_consistent():
     assert cfg.train_dataloader.batch_size == 64
     # 8 GPUs x 64 images per iteration is the batch its lr is given for.
     assert cfg.auto_scale_lr.base_batch_size == 8 * 64
-    assert [t['type'] for t in cfg.test_pipeline[1:3]] == ['ResizeEdge', 'CenterCrop']
+    assert [t['type'] for t in cfg.test_pipeline[1:3]] == \
+        ['ResizeEdge', 'CenterCrop']
     assert (cfg.test_pipeline[1].scale, cfg.test_pipeline[2].crop_size) == (384, 384)
 
 
@@ -410,7 +412,7 @@ def test_every_trained_parameter_gets_a_gradient_or_ddp_is_told(task, name, unus
     or the config declares find_unused_parameters."""
     from mmengine.registry import MODELS, init_default_scope
 
-    from rmt_mm.utils.config import adapt_to_device
+    from rmt_mm.apis import adapt_to_device
     cfg = adapt_to_device(tiny(task, name))
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)

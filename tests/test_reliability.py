@@ -287,7 +287,7 @@ def test_degenerate_boxes_and_polygons_are_dropped_with_a_count(tmp_path, caplog
 
 
 def test_wrong_data_root_fails_before_training_with_the_path(tmp_path):
-    from rmt_mm.utils.config import build_runner
+    from rmt_mm.apis import build_runner
     cfg = Config.fromfile(osp.join(REPO, 'configs/det/mask_rcnn_rmt_t_fpn_1x_coco.py'))
     cfg.work_dir = str(tmp_path)
     expected = osp.abspath('data/coco/')
@@ -323,7 +323,7 @@ def test_images_smaller_than_the_last_stage_still_run(size):
      r'model.neck.in_channels=512 .*set it to 640'),
 ])
 def test_channel_mismatch_is_a_clear_error(config, change, message):
-    from rmt_mm.utils.config import check_model_channels
+    from rmt_mm.apis import check_model_channels
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     check_model_channels(cfg.model)  # the shipped config is consistent
     cfg.merge_from_dict(dict(model=change))

@@ -70,7 +70,7 @@ def test_official_checkpoint_reproduces_the_official_outputs(layout, tl_fixture,
 
 
 def test_aux_head_of_another_width_is_named(tl_fixture):
-    from rmt_mm.utils.convert import convert_official_classifier
+    from rmt_mm.models.checkpoint import convert_official_classifier
     state, _ = convert_official_classifier(tl_fixture['state_dict'])
     model = tiny_classifier(tl_fixture['kwargs'], aux_in=96)  # 1024-style: after the neck
     expected = (r"aux_head.weight of the checkpoint is \(10, 128\) \(classes x features\) "

@@ -48,7 +48,7 @@ def main():
     import mmcv
     import torch
 
-    from rmt_mm.utils.config import check_checkpoint_path, load_config
+    from rmt_mm.apis import check_checkpoint_path, load_config
     from rmt_mm.utils.visualization import build_drawer, draw_sample
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image {args.image} does not exist')

@@ -80,7 +80,7 @@ def make_data(task: str, cfg) -> str:
 
 def evaluate_untrained(cfg) -> dict:
     """Metrics of the model as training starts: same config, initialised weights."""
-    from rmt_mm.utils.config import build_runner
+    from rmt_mm.apis import build_runner
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = osp.join(cfg.work_dir, 'untrained')
     runner = build_runner(cfg, mode='test')
@@ -123,7 +123,7 @@ def main():
     begin = time.perf_counter()
     check_stack()
 
-    from rmt_mm.utils.config import build_runner, load_config
+    from rmt_mm.apis import build_runner, load_config
     task = TASKS[args.task]
     cfg = load_config(task['config'], args.cfg_options)
     cfg.work_dir = args.work_dir or osp.join('work_dirs', f'quickstart_{args.task}')

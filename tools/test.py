@@ -9,7 +9,7 @@ import os.path as osp
 
 
 def parse_args():
-    from rmt_mm.utils.config import add_common_args
+    from rmt_mm.apis import add_common_args
     parser = argparse.ArgumentParser(description='Test an rmt_mm model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -36,7 +36,7 @@ def enable_visualization(cfg, show_dir):
 
 def main():
     args = parse_args()
-    from rmt_mm.utils.config import (
+    from rmt_mm.apis import (
         build_runner,
         check_checkpoint_path,
         close_process_group,

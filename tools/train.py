@@ -9,7 +9,7 @@ import argparse
 
 
 def parse_args():
-    from rmt_mm.utils.config import add_common_args
+    from rmt_mm.apis import add_common_args
     parser = argparse.ArgumentParser(description='Train an rmt_mm model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
@@ -23,13 +23,13 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from rmt_mm.engine import latest_intact_checkpoint
-    from rmt_mm.utils.config import (
+    from rmt_mm.apis import (
         build_runner,
         check_checkpoint_path,
         close_process_group,
         setup_config,
     )
+    from rmt_mm.engine import latest_intact_checkpoint
 
     cfg = setup_config(args)
     if args.amp:

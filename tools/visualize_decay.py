@@ -34,7 +34,7 @@ def parse_args(argv=None):
 def build_backbone(args):
     from rmt_mm.models import RMT
     if args.config:
-        from rmt_mm.utils.config import load_config
+        from rmt_mm.apis import load_config
         cfg = load_config(args.config)
         backbone_cfg = {k: v for k, v in cfg.model.backbone.items() if k != 'type'}
         backbone_cfg.pop('init_cfg', None)
@@ -42,7 +42,7 @@ def build_backbone(args):
     else:
         backbone = RMT(arch=args.arch)
     if args.checkpoint:
-        from rmt_mm.utils.checkpoint import load_backbone_checkpoint
+        from rmt_mm.models.checkpoint import load_backbone_checkpoint
         load_backbone_checkpoint(backbone, args.checkpoint)
     return backbone
 

@@ -6,20 +6,22 @@ _base_ = './rmt_s_in1k.py'
 load_from = 'checkpoints/rmt_s_in1k.pth'  # a converted official or an rmt_mm checkpoint
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=384, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='RandomResizedCrop', scale=384, backend='pillow',
+         interpolation='bicubic'),
+    dict(_scope_='mmpretrain', type='RandomFlip', prob=0.5, direction='horizontal'),
     {{_base_.rand_augment}},
     {{_base_.random_erasing}},
-    dict(type='PackInputs'),
+    dict(_scope_='mmpretrain', type='PackInputs'),
 ]
 # The official evaluation transform above 224 px: short side to the input size (bicubic),
 # centre crop (crop_pct 1.0).
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=384, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=384),
-    dict(type='PackInputs'),
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='ResizeEdge', scale=384, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(_scope_='mmpretrain', type='CenterCrop', crop_size=384),
+    dict(_scope_='mmpretrain', type='PackInputs'),
 ]
 # Our recipe (the official code has no 384 fine-tune): 8 GPUs x 64 images x 2 accumulated
 # iterations = 1024 images per update, AdamW 2e-5, 1-epoch warm-up, cosine to 1e-7, little

@@ -1,3 +1,1 @@
-from .checkpoint import load_backbone_checkpoint, register_safe_globals, safe_globals
-
-__all__ = ['load_backbone_checkpoint', 'register_safe_globals', 'safe_globals']
+"""Helpers below the model layer: drawing predictions and datasets (visualization)."""

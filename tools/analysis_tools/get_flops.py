@@ -49,7 +49,7 @@ def build_model(config, cfg_options=None):
     from mmengine.registry import MODELS, init_default_scope
 
     import rmt_mm  # noqa: F401
-    from rmt_mm.utils.config import load_config
+    from rmt_mm.apis import load_config
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.default_scope)
     return cfg, revert_sync_batchnorm(MODELS.build(cfg.model)).eval()

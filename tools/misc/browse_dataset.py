@@ -50,7 +50,7 @@ def main(argv=None):
     import mmcv
     from mmengine.registry import DATASETS, init_default_scope
 
-    from rmt_mm.utils.config import check_data_paths, load_config
+    from rmt_mm.apis import check_data_paths, load_config
     from rmt_mm.utils.visualization import build_drawer, draw_sample, tile
     cfg = load_config(args.config, args.cfg_options)
     loader = f'{args.split}_dataloader'

@@ -72,7 +72,7 @@ def check_against_config(state_dict, config):
 
 def main(argv=None):
     args = parse_args(argv)
-    from rmt_mm.utils.convert import convert_official_classifier
+    from rmt_mm.models.checkpoint import convert_official_classifier
     checkpoint = load_official(args.src)
     state_dict, source_key = source_state_dict(checkpoint, args.task, args.ema)
     state_dict = {k[len('module.'):] if k.startswith('module.') else k: v

@@ -5,7 +5,10 @@ default_scope = 'mmpretrain'
 custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)
 
 # ---------------------------------------------------------------------------- model
+# `_scope_`: dicts of this file build the library's objects (and what they contain) in the
+# library's scope, also when a downstream config inherits this one as 'rmt_mm::...'.
 model = dict(
+    _scope_='mmpretrain',
     type='ImageClassifier',
     backbone=dict(
         type='rmt_mm.RMT',
@@ -42,6 +45,7 @@ bgr_std = data_preprocessor['std'][::-1]
 
 # timm's rand-m9-mstd0.5-inc1 and random erasing 0.25 (named: the 384 fine-tune reuses them)
 rand_augment = dict(
+    _scope_='mmpretrain',  # builds its policies
     type='RandAugment',
     policies='timm_increasing',
     num_policies=2,
@@ -50,6 +54,7 @@ rand_augment = dict(
     magnitude_std=0.5,
     hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic'))
 random_erasing = dict(
+    _scope_='mmpretrain',
     type='RandomErasing',
     erase_prob=0.25,
     mode='rand',
@@ -58,20 +63,21 @@ random_erasing = dict(
     fill_color=bgr_mean,
     fill_std=bgr_std)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='RandomResizedCrop', scale=224, backend='pillow',
+         interpolation='bicubic'),
+    dict(_scope_='mmpretrain', type='RandomFlip', prob=0.5, direction='horizontal'),
     rand_augment,
     random_erasing,
-    dict(type='PackInputs'),
+    dict(_scope_='mmpretrain', type='PackInputs'),
 ]
 # The official evaluation: resize the short side to 256 (bicubic), centre crop 224.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='ResizeEdge', scale=256, edge='short', backend='pillow',
          interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
+    dict(_scope_='mmpretrain', type='CenterCrop', crop_size=224),
+    dict(_scope_='mmpretrain', type='PackInputs'),
 ]
 
 # 128 images per GPU for training, 64 for evaluation (the official loaders); the official
@@ -81,16 +87,17 @@ train_dataloader = dict(
     **loader,
     batch_size=128,
     drop_last=True,
-    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+    dataset=dict(_scope_='mmpretrain', type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline),
     # Repeated augmentation (DeiT's RASampler, 3 repeats), as the official training.
-    sampler=dict(type='RepeatAugSampler', shuffle=True))
+    sampler=dict(_scope_='mmpretrain', type='RepeatAugSampler', shuffle=True))
 val_dataloader = dict(
     **loader,
     batch_size=64,
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
+    dataset=dict(_scope_='mmpretrain', type=dataset_type, data_root=data_root, split='val',
+                 pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+val_evaluator = dict(_scope_='mmpretrain', type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
@@ -114,7 +121,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 # The trained weights and their EMA evaluated after every epoch, under autocast (the
 # official evaluate()); the best of the two is 'raw_or_ema/accuracy/top1'.
-val_cfg = dict(type='rmt_mm.RawAndEMAValLoop', fp16=True)
+val_cfg = dict(_scope_='mmpretrain', type='rmt_mm.RawAndEMAValLoop', fp16=True)
 test_cfg = dict(fp16=True)
 
 # timm ModelEma: decay 0.99996 per 512 images, scaled by the actual total batch, over the
@@ -132,7 +139,7 @@ default_hooks = dict(
                     save_best='raw_or_ema/accuracy/top1', rule='greater',
                     backend_args={{_base_.atomic_checkpoints}}),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
+    visualization=dict(_scope_='mmpretrain', type='VisualizationHook', enable=False),
 )
 # The official training converts every BatchNorm to SyncBatchNorm.
 sync_bn = 'torch'
@@ -142,7 +149,7 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+visualizer = dict(_scope_='mmpretrain', type='UniversalVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -26,25 +26,26 @@ model = dict(
 # timm's 'random' interpolation (bilinear or bicubic per image) has no mmpretrain
 # counterpart: bicubic, as the suite's ImageNet recipe.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
     dict(type='rmt_mm.LoadTokenLabelMap', label_root=label_root),
     dict(type='rmt_mm.TokenLabelRandomFlip', prob=0.5, direction='horizontal'),
     # The suite's rand-m9-mstd0.5-inc1 (_base_/rmt_in1k.py), label-map aware.
-    dict(type='rmt_mm.TokenLabelRandAugment', policies='timm_increasing', num_policies=2,
-         total_level=10, magnitude_level=9, magnitude_std=0.5,
+    dict(_scope_='mmpretrain', type='rmt_mm.TokenLabelRandAugment', policies='timm_increasing',
+         num_policies=2, total_level=10, magnitude_level=9, magnitude_std=0.5,
          hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
     dict(type='rmt_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
          interpolation='bicubic'),
     {{_base_.random_erasing}},
-    dict(type='PackInputs', algorithm_keys=('token_label_map', 'token_label_crop')),
+    dict(_scope_='mmpretrain', type='PackInputs',
+         algorithm_keys=('token_label_map', 'token_label_crop')),
 ]
 # Evaluation with crop_pct 0.96: short side floor(224 / 0.96) = 233 (bicubic), centre 224.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=233, edge='short', backend='pillow',
+    dict(_scope_='mmpretrain', type='LoadImageFromFile'),
+    dict(_scope_='mmpretrain', type='ResizeEdge', scale=233, edge='short', backend='pillow',
          interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
+    dict(_scope_='mmpretrain', type='CenterCrop', crop_size=224),
+    dict(_scope_='mmpretrain', type='PackInputs'),
 ]
 # TokenLabeling's loader: a plain distributed sampler (no repeated augmentation); evaluation
 # batches of 1.5 x 128.

@@ -150,7 +150,8 @@ class RMT(BaseModule):
             ``'reference'`` (see :mod:`rmt_mm.models.layers.masa`). All give the same numbers.
         attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``).
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
-            official or rmt_mm checkpoints (see :func:`rmt_mm.utils.load_backbone_checkpoint`).
+            official or rmt_mm checkpoints
+            (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).
     """
 
     arch_zoo: dict[str, dict] = {
@@ -312,7 +313,7 @@ class RMT(BaseModule):
 
     def init_weights(self):
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            from rmt_mm.utils.checkpoint import load_backbone_checkpoint
+            from rmt_mm.models.checkpoint import load_backbone_checkpoint
             load_backbone_checkpoint(self, self.init_cfg['checkpoint'],
                                      prefix=self.init_cfg.get('prefix'))
             self._is_init = True

@@ -4,10 +4,11 @@ _base_ = './coco_instance.py'
 # 400..600, crop 384..600 and resize again.
 multi_scales = [(s, 1333) for s in range(480, 801, 32)]
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='RandomFlip', prob=0.5),
+    dict(_scope_='mmdet', type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(_scope_='mmdet', type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(_scope_='mmdet', type='RandomFlip', prob=0.5),
     dict(
+        _scope_='mmdet',  # builds the transforms it chooses from
         type='RandomChoice',
         transforms=[
             [dict(type='RandomChoiceResize', scales=multi_scales, keep_ratio=True)],
@@ -19,6 +20,6 @@ train_pipeline = [
                 dict(type='RandomChoiceResize', scales=multi_scales, keep_ratio=True),
             ],
         ]),
-    dict(type='PackDetInputs'),
+    dict(_scope_='mmdet', type='PackDetInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -6,6 +6,7 @@ _base_ = [
 # Box heads of the official (Swin-style) Cascade Mask R-CNN 3x: 4 shared convs + 1 fc with
 # SyncBN, GIoU loss on decoded boxes.
 box_head = dict(
+    _scope_='mmdet',  # builds its coder and losses
     type='ConvFCBBoxHead',
     num_shared_convs=4,
     num_shared_fcs=1,

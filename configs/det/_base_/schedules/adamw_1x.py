@@ -3,11 +3,12 @@
 # lr; AdamW, weight decay 0.05. The lr is for 8 GPUs x 2 images (auto_scale_lr rescales for
 # other batches with --auto-scale-lr).
 max_epochs = 12
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+# mmengine's default loops (no `type`: they build the data loaders in the config's scope).
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 # The official runs train under fp16 (`fp16 = dict()`: mmcv's Fp16OptimizerHook) and evaluate
 # under it too (tools/test.py wraps the model with wrap_fp16_model).
-val_cfg = dict(type='ValLoop', fp16=True)
-test_cfg = dict(type='TestLoop', fp16=True)
+val_cfg = dict(fp16=True)
+test_cfg = dict(fp16=True)
 param_scheduler = [
     # mmcv's linear warm-up multiplies the lr by 0.001 + 0.999 * i / 500 and reaches 1 at
     # iteration 500; mmengine's LinearLR reaches end_factor at end - 1, hence end=501.

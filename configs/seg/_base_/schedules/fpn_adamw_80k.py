@@ -12,9 +12,10 @@ param_scheduler = [
     # by end - 1, hence end=80001.
     dict(type='PolyLR', power=0.9, eta_min=1e-6, by_epoch=False, begin=0, end=80001)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=4000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+# mmengine's default loops (no `type`: they build the data loaders in the config's scope).
+train_cfg = dict(by_epoch=False, max_iters=80000, val_interval=4000)
+val_cfg = dict()
+test_cfg = dict()
 # mmseg's schedule hooks with the official cadence: a checkpoint every 4000 iterations, all
 # kept; atomic checkpoint files.
 default_hooks = dict(
@@ -24,6 +25,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000,
                     backend_args={{_base_.atomic_checkpoints}}),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(_scope_='mmseg', type='SegVisualizationHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 custom_hooks = [{{_base_.random_state_hook}}, {{_base_.finite_loss_hook}}]

@@ -1,0 +1,239 @@
+"""The runner layer: config preparation shared by the tools for all three tasks."""
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+
+
+def _replace_types(node, old: str, new: str) -> int:
+    """Replace ``type=old`` by ``type=new`` in every dict of a nested config; count them."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') == old:
+            node['type'] = new
+            count += 1
+        for value in node.values():
+            count += _replace_types(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_types(value, old, new)
+    return count
+
+
+def adapt_to_device(cfg: Config) -> Config:
+    """Make a GPU config run where there is no GPU, saying what changed.
+
+    - SyncBN needs GPUs: it becomes BN (the statistics are then per process), and the
+      runner's ``sync_bn`` conversion is dropped.
+    - ``AmpOptimWrapper`` is GPU-only in mmengine: it becomes ``OptimWrapper`` (fp32), and
+      validation and test loops asked to run under fp16 autocast run in fp32.
+    - NCCL needs GPUs: distributed runs use gloo, with DDP over CPU modules (no device_ids).
+    """
+    if torch.cuda.is_available():
+        return cfg
+    changed = []
+    if cfg.get('launcher', 'none') != 'none':
+        wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+        wrapper_cfg.setdefault('broadcast_buffers', False)
+        wrapper_cfg.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+        wrapper_cfg['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper_cfg
+    if _replace_types(cfg.get('model', {}), 'SyncBN', 'BN') or cfg.pop('sync_bn', None):
+        changed.append('SyncBN -> BN')
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and wrapper.get('type') == 'AmpOptimWrapper':
+        wrapper['type'] = 'OptimWrapper'
+        wrapper.pop('loss_scale', None)
+        changed.append('AmpOptimWrapper -> OptimWrapper (fp32)')
+    elif isinstance(wrapper, dict) and wrapper.get('type') == 'OptimWrapper' and \
+            wrapper.pop('loss_scale', None) is not None:
+        changed.append('loss_scale dropped (OptimWrapper is fp32)')
+    fp16_loops = [name for name in ('val_cfg', 'test_cfg')
+                  if isinstance(cfg.get(name), dict) and cfg[name].get('fp16')]
+    for name in fp16_loops:
+        cfg[name]['fp16'] = False
+    if fp16_loops:
+        changed.append(f'fp16 {" and ".join(n[:-4] for n in fp16_loops)} -> fp32')
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg')
+    if isinstance(dist_cfg, dict) and dist_cfg.get('backend') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+        changed.append('nccl -> gloo')
+    if changed:
+        print_log(f'No GPU: {", ".join(changed)}', logger='current', level=30)
+    return cfg
+
+
+def _datasets(node, where):
+    """(config path, dataset dict) of a dataset config and the datasets it wraps."""
+    if not isinstance(node, dict):
+        return
+    yield where, node
+    if isinstance(node.get('dataset'), dict):
+        yield from _datasets(node['dataset'], f'{where}.dataset')
+    for i, child in enumerate(node.get('datasets') or []):
+        yield from _datasets(child, f'{where}.datasets[{i}]')
+
+
+def check_data_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloader')):
+    """Fail before anything is built when a local ``data_root`` or annotation file is missing,
+    naming the config field and the absolute path that was looked for."""
+    for loader in loaders:
+        for where, dataset in _datasets((cfg.get(loader) or {}).get('dataset'),
+                                        f'{loader}.dataset'):
+            root = dataset.get('data_root')
+            if isinstance(root, str) and '://' not in root and not osp.isdir(root):
+                raise FileNotFoundError(
+                    f'{where}.data_root: the folder {osp.abspath(root)} does not exist; '
+                    f'prepare the data there (see configs/*/README.md), link it, or set '
+                    f'--cfg-options {where}.data_root=PATH')
+            ann = dataset.get('ann_file')
+            if isinstance(ann, str) and ann and '://' not in ann:
+                path = ann if osp.isabs(ann) or not root else osp.join(root, ann)
+                if '://' not in path and not osp.isfile(path):
+                    raise FileNotFoundError(f'{where}.ann_file: {osp.abspath(path)} does not '
+                                            f'exist')
+
+
+def _is_rmt(backbone) -> bool:
+    return isinstance(backbone, dict) and str(backbone.get('type', '')).split('.')[-1] == 'RMT'
+
+
+def check_model_channels(model: dict, where: str = 'model'):
+    """Check that what reads the RMT backbone's outputs expects their channels: the neck's
+    ``in_channels`` (all outputs, or the last one for a pooling neck), or a decode head's
+    ``in_channels`` at its ``in_index``. Raises ValueError naming the field and the right
+    value; does nothing for other backbones."""
+    backbone = model.get('backbone')
+    if not _is_rmt(backbone):
+        return
+    from rmt_mm.models import RMT
+    outs = RMT.output_channels(backbone.get('arch', 't'), backbone.get('out_indices', (0, 1, 2, 3)))
+    described = (f"RMT arch={backbone.get('arch', 't')!r} with "
+                 f"out_indices={tuple(backbone.get('out_indices', (0, 1, 2, 3)))} outputs "
+                 f'channels {outs}')
+    necks = model.get('neck')
+    neck = necks[0] if isinstance(necks, (list, tuple)) else necks
+    if isinstance(neck, dict) and 'in_channels' in neck:
+        got = neck['in_channels']
+        expected = list(outs) if isinstance(got, (list, tuple)) else outs[-1]
+        if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
+            raise ValueError(f'{where}.neck.in_channels={got} does not match the backbone: '
+                             f'{described}; set it to {expected}')
+        return
+    for head_name in ('decode_head', 'auxiliary_head'):
+        heads = model.get(head_name)
+        for i, head in enumerate(heads if isinstance(heads, (list, tuple)) else [heads]):
+            if not isinstance(head, dict) or 'in_channels' not in head:
+                continue
+            field = f'{where}.{head_name}' + (f'[{i}]' if isinstance(heads, list) else '')
+            index = head.get('in_index', -1)
+            try:
+                expected = ([outs[j] for j in index] if isinstance(index, (list, tuple))
+                            else outs[index])
+            except IndexError:
+                raise ValueError(f'{field}.in_index={index} is out of range: {described}') \
+                    from None
+            got = head['in_channels']
+            if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
+                raise ValueError(f'{field}.in_channels={got} does not match the backbone at '
+                                 f'in_index={index}: {described}; set it to {expected}')
+
+
+def check_checkpoint_path(path, field: str):
+    """Fail before training starts when a local checkpoint path does not exist."""
+    if path and '://' not in str(path) and not osp.isfile(path):
+        raise FileNotFoundError(f'{field}: checkpoint {path} does not exist')
+
+
+def add_common_args(parser):
+    """The arguments tools/train.py and tools/test.py share."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def setup_config(args) -> Config:
+    """Load ``args.config`` with the common arguments applied (see :func:`add_common_args`)."""
+    import rmt_mm  # noqa: F401  (registries, weights_only-safe checkpoints, config scope)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = work_dir_for(cfg, args.config, args.work_dir)
+    return cfg
+
+
+def init_cpu_process_group(cfg: Config):
+    """Join the gloo process group of a CPU job started by torchrun.
+
+    mmengine's pytorch launcher calls ``torch.cuda.set_device`` first, which fails without a
+    GPU; the runner skips its own initialisation when a group already exists.
+    """
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'pytorch' and not torch.cuda.is_available() \
+            and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+
+
+def close_process_group():
+    """Leave the process group once every rank is done.
+
+    A rank whose interpreter exits with the group still alive destroys gloo's worker threads
+    during shutdown while a slower rank may still talk to it; that can abort the process after
+    a finished run ("terminate called without an active exception"). The barrier lets every
+    rank finish first; the explicit destroy ends the group's threads before exit.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def build_runner(cfg: Config, mode: str = 'train'):
+    """Check the config's model and data paths for ``mode`` ('train' or 'test'), adapt it to
+    the machine and build its runner."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    check_model_channels(cfg.model)
+    if mode == 'train':
+        check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
+                         else ('train_dataloader', ))
+    else:
+        check_data_paths(cfg, ('test_dataloader', ))
+    adapt_to_device(cfg)
+    init_cpu_process_group(cfg)
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+def load_config(path: str, cfg_options=None) -> Config:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') not in SCOPES:
+        raise ValueError(f'{path}: default_scope must be one of {SCOPES} (it decides which '
+                         f'library runs the config), got {cfg.get("default_scope")!r}')
+    return cfg
+
+
+def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
+    if work_dir is not None:
+        return work_dir
+    if cfg.get('work_dir'):
+        return cfg.work_dir
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+__all__ = ['add_common_args', 'adapt_to_device', 'build_runner', 'check_checkpoint_path',
+           'close_process_group',
+           'check_data_paths', 'check_model_channels',
+           'load_config', 'setup_config', 'work_dir_for']

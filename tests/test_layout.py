@@ -1,0 +1,61 @@
+"""The package's layers: lower layers never import higher ones; old paths keep working."""
+import ast
+import glob
+import os.path as osp
+
+import pytest
+
+from conftest import REPO
+
+# rmt_mm.<package> -> its layer; a module may import rmt_mm modules of its layer or below.
+# registry/version sit below everything; compat is applied by the package's __init__ and
+# imports what it patches in.
+LAYERS = {'registry': 0, 'version': 0, 'utils': 1, 'models': 2, 'datasets': 2, 'engine': 3,
+          'apis': 4}
+
+
+def rmt_imports(path):
+    """The rmt_mm packages a module imports (absolute and relative imports)."""
+    module = osp.relpath(path, REPO)[:-3].replace(osp.sep, '.')
+    package = module.split('.')
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level]
+                name = '.'.join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ''
+            names = [name] if node.module or not node.level else \
+                [f'{name}.{alias.name}' for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {n.split('.')[1] for n in names if n.startswith('rmt_mm.') and
+                  len(n.split('.')) > 1}
+    return found
+
+
+def test_lower_layers_never_import_higher_ones():
+    violations = []
+    for path in glob.glob(osp.join(REPO, 'rmt_mm', '*', '**', '*.py'), recursive=True):
+        own = osp.relpath(path, osp.join(REPO, 'rmt_mm')).split(osp.sep)[0]
+        for imported in rmt_imports(path):
+            if imported in LAYERS and LAYERS[imported] > LAYERS[own]:
+                violations.append(f'{osp.relpath(path, REPO)} imports rmt_mm.{imported}')
+    assert violations == []
+
+
+@pytest.mark.parametrize('old, name, new', [
+    ('rmt_mm.utils.config', 'build_runner', 'rmt_mm.apis.runner'),
+    ('rmt_mm.utils.convert', 'convert_official_classifier', 'rmt_mm.models.checkpoint'),
+    ('rmt_mm.utils.checkpoint', 'load_backbone_checkpoint', 'rmt_mm.models.checkpoint'),
+])
+def test_old_module_paths_work_with_a_deprecation_message(old, name, new):
+    import importlib
+    import sys
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f'{old} is deprecated .* import {new}'):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)
