@@ -21,11 +21,17 @@ naming the patch, what changed and what to do, instead of patching something it 
 4. ``atomic_file_backend`` (mmengine 0.10): the file backend ``rmt_mm_atomic_local``
    (:mod:`rmt_mm.engine.fileio`) is registered through mmengine's public ``register_backend``;
    listed here because it adds a name to a global table.
+5. ``sdpa_flop_count`` (mmengine 0.10): mmengine's FLOP counter has no handle for
+   ``aten::scaled_dot_product_attention``, the kernel MaSA runs on, and skips it, so every
+   counter built on ``mmengine.analysis`` (mmdet's, mmseg's and mmpretrain's get_flops)
+   would leave out the attention products. A handle is added to its private table of
+   default handles (``_DEFAULT_SUPPORTED_FLOP_OPS``): q k^T and attention x v, one
+   multiply-add per FLOP, as its own matmul handle counts them.
 """
 import os.path as osp
 
 PATCHES = ('config_scope', 'weights_only_allow_list', 'history_buffer_state',
-           'atomic_file_backend')
+           'atomic_file_backend', 'sdpa_flop_count')
 MMENGINE_WRITTEN_FOR = '0.10.'
 TORCH_AT_LEAST = (2, 6)
 
@@ -120,6 +126,30 @@ def patch_atomic_file_backend() -> None:
     from .engine import fileio  # noqa: F401  (registers the backend on import)
 
 
+def sdpa_flop_jit(inputs, outputs) -> int:
+    """FLOPs of ``scaled_dot_product_attention(q, k, v, ...)`` from the traced shapes:
+    batch dims x Lq x Lk x (D + Dv)."""
+    from mmengine.analysis.jit_handles import get_shape
+    q, k, v = (get_shape(value) for value in inputs[:3])
+    batch = 1
+    for size in q[:-2]:
+        batch *= size
+    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
+SDPA_OP = 'aten::scaled_dot_product_attention'
+
+
+def patch_sdpa_flop_count() -> None:
+    import mmengine.analysis.complexity_analysis as analysis
+    table = getattr(analysis, '_DEFAULT_SUPPORTED_FLOP_OPS', None)
+    if not isinstance(table, dict) or 'aten::matmul' not in table:
+        raise CompatError('rmt_mm.compat patch sdpa_flop_count: mmengine.analysis no longer '
+                          'keeps its FLOP handles in _DEFAULT_SUPPORTED_FLOP_OPS; review the '
+                          'patch')
+    table.setdefault(SDPA_OP, sdpa_flop_jit)
+
+
 def apply() -> None:
     """Apply every patch (idempotent)."""
     check_versions()
@@ -127,3 +157,4 @@ def apply() -> None:
     patch_weights_only_allow_list()
     patch_history_buffer_state()
     patch_atomic_file_backend()
+    patch_sdpa_flop_count()

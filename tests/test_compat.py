@@ -13,7 +13,7 @@ def test_every_patch_is_applied_once_and_listed():
     import rmt_mm
     from rmt_mm import compat
     assert compat.PATCHES == ('config_scope', 'weights_only_allow_list',
-                              'history_buffer_state', 'atomic_file_backend')
+                              'history_buffer_state', 'atomic_file_backend', 'sdpa_flop_count')
     for name in compat.PATCHES:
         assert name in compat.__doc__
     wrapped = config_module.get_installed_path
@@ -155,3 +155,28 @@ def test_downstream_config_inherits_ours_by_scope(tmp_path):
     assert cfg.model.backbone.type == 'rmt_mm.RMT' and cfg.model.backbone.arch == 's'
     assert cfg.model.roi_head.bbox_head.num_classes == 3
     assert cfg.optim_wrapper.optimizer.lr == 4e-4
+
+
+def test_mmengine_flop_counter_counts_the_fused_attention():
+    """What mmdet's/mmpretrain's get_flops see (mmengine's counter, default 'auto' MaSA)
+    equals fvcore's count of the official RMT-T classifier."""
+    import json
+
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.registry import MODELS, init_default_scope
+
+    import rmt_mm  # noqa: F401  (the handle)
+
+    from conftest import REPO
+    with open(os.path.join(REPO, 'tests', 'data', 'official', 'official_archs.json')) as f:
+        official = json.load(f)['T']['classifier_flops_224_fvcore']
+    init_default_scope('mmpretrain')
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='rmt_mm.RMT', arch='t', out_indices=(3, ), out_norm=False),
+        neck=dict(type='rmt_mm.RMTClsNeck', in_channels=512, out_channels=1024),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=1024))).eval()
+    with torch.no_grad():
+        flops = get_model_complexity_info(model, input_shape=(3, 224, 224), show_table=False,
+                                          show_arch=False)['flops']
+    assert flops == official
