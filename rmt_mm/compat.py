@@ -27,11 +27,16 @@ naming the patch, what changed and what to do, instead of patching something it 
    would leave out the attention products. A handle is added to its private table of
    default handles (``_DEFAULT_SUPPORTED_FLOP_OPS``): q k^T and attention x v, one
    multiply-add per FLOP, as its own matmul handle counts them.
+6. ``mmpretrain_model_hub`` (mmpretrain 1.x): our ImageNet models are registered with
+   mmpretrain's ``ModelHub`` (its public ``register_model_index``, with
+   ``configs/cls/metafile.yml``), so ``mmpretrain.list_models('*rmt*')``, ``get_model`` and
+   ``inference_model`` know them by name. Once per process; skipped when the packaged
+   configs (``rmt_mm/.mim``) are absent.
 """
 import os.path as osp
 
 PATCHES = ('config_scope', 'weights_only_allow_list', 'history_buffer_state',
-           'atomic_file_backend', 'sdpa_flop_count')
+           'atomic_file_backend', 'sdpa_flop_count', 'mmpretrain_model_hub')
 MMENGINE_WRITTEN_FOR = '0.10.'
 TORCH_AT_LEAST = (2, 6)
 
@@ -150,6 +155,15 @@ def patch_sdpa_flop_count() -> None:
     table.setdefault(SDPA_OP, sdpa_flop_jit)
 
 
+def patch_mmpretrain_model_hub() -> None:
+    from mmpretrain.apis.model import ModelHub
+    mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
+    metafile = osp.join(mim, 'configs', 'cls', 'metafile.yml')
+    if not osp.isfile(metafile) or 'rmt_t_in1k' in ModelHub._models_dict:
+        return
+    ModelHub.register_model_index(metafile, config_prefix=mim)
+
+
 def apply() -> None:
     """Apply every patch (idempotent)."""
     check_versions()
@@ -158,3 +172,4 @@ def apply() -> None:
     patch_history_buffer_state()
     patch_atomic_file_backend()
     patch_sdpa_flop_count()
+    patch_mmpretrain_model_hub()

@@ -13,7 +13,8 @@ def test_every_patch_is_applied_once_and_listed():
     import rmt_mm
     from rmt_mm import compat
     assert compat.PATCHES == ('config_scope', 'weights_only_allow_list',
-                              'history_buffer_state', 'atomic_file_backend', 'sdpa_flop_count')
+                              'history_buffer_state', 'atomic_file_backend', 'sdpa_flop_count',
+                              'mmpretrain_model_hub')
     for name in compat.PATCHES:
         assert name in compat.__doc__
     wrapped = config_module.get_installed_path
@@ -180,3 +181,18 @@ def test_mmengine_flop_counter_counts_the_fused_attention():
         flops = get_model_complexity_info(model, input_shape=(3, 224, 224), show_table=False,
                                           show_arch=False)['flops']
     assert flops == official
+
+
+def test_mmpretrain_model_hub_knows_rmt_by_name():
+    import numpy as np
+    from mmpretrain import get_model, inference_model, list_models
+
+    import rmt_mm
+    assert {'rmt_t_in1k', 'rmt_s_in1k_384px', 'rmt_l_token_label_in1k'} <= \
+        set(list_models('*rmt*'))
+    rmt_mm.compat.patch_mmpretrain_model_hub()  # registering twice is a no-op, not a clash
+    model = get_model('rmt_t_in1k')
+    assert type(model.backbone).__name__ == 'RMT'
+    assert sum(p.numel() for p in model.parameters()) == 14_334_216
+    result = inference_model('rmt_t_in1k', np.zeros((64, 64, 3), np.uint8))
+    assert 0 <= result['pred_label'] < 1000 and len(result['pred_scores']) == 1000
