@@ -52,6 +52,18 @@ def rotate_complex(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(pairs * phasor).flatten(-2).to(x.dtype)
 
 
+def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """:func:`rotate_complex` in real arithmetic, for exporters without complex tensors (ONNX):
+    (a, b) -> (a cos - b sin, a sin + b cos) per pair; (..., d) with cos, sin (..., d/2)."""
+    a, b = x.float().unflatten(-1, (-1, 2)).unbind(-1)
+    return torch.stack((a * cos - b * sin, a * sin + b * cos), -1).flatten(-2).to(x.dtype)
+
+
+def exporting() -> bool:
+    """Whether the model is being traced for export (ONNX or torch.export)."""
+    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
 class DWConv2d(nn.Module):
     """Depthwise conv on channels-last maps: (B, H, W, C) -> (B, H, W, C).
 
@@ -121,7 +133,7 @@ class RelPos2d(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     def _cached(self, key, build):
-        if torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() or exporting():  # traced values stay out of the cache
             return build()
         value = self._cache.get(key)
         if value is None:
@@ -256,9 +268,14 @@ class MaSA(nn.Module):
         else:
             # (B, H, W, n, d): heads split in place, the phasors broadcast over heads.
             shape = (B, H, W, self.num_heads, self.head_dims)
-            phasor = relpos.phasor(H, W).unsqueeze(2)  # (H, W, 1, d/2)
-            qr = rotate_complex(q.view(shape), phasor)
-            kr = rotate_complex(k.view(shape), phasor)
+            if exporting():  # no complex tensors in ONNX
+                sin, cos = (t[..., ::2].unsqueeze(2) for t in relpos.rotary(H, W))
+                qr = rotate_pairs(q.view(shape), cos, sin)
+                kr = rotate_pairs(k.view(shape), cos, sin)
+            else:
+                phasor = relpos.phasor(H, W).unsqueeze(2)  # (H, W, 1, d/2)
+                qr = rotate_complex(q.view(shape), phasor)
+                kr = rotate_complex(k.view(shape), phasor)
             v = v.view(shape)
             if self.decomposed:
                 out = self._sdpa_decomposed(qr, kr, v, relpos)
