@@ -7,7 +7,6 @@ configs can inherit ours (``_base_ = ['mmdet::...']`` style, see README).
 import os
 import os.path as osp
 import shutil
-import sys
 
 from setuptools import find_packages, setup
 
@@ -22,29 +21,27 @@ def read_version():
 
 
 def add_mim_extension():
-    """Link (editable installs) or copy (wheels, sdists) configs/ and tools/ into rmt_mm/.mim."""
-    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
-        mode = 'symlink'
-    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
-        mode = 'copy'
-    else:
-        return
+    """Link configs/, tools/ and model-index.yml into rmt_mm/.mim.
+
+    Always links, never copies: a wheel built from the checkout takes the files the links point
+    to (setuptools follows them), and an editable install keeps serving the checkout's
+    configs. In a source tree without them (an unpacked sdist, whose .mim holds the files
+    themselves) nothing is touched.
+    """
     mim_path = osp.join(HERE, 'rmt_mm', '.mim')
     os.makedirs(mim_path, exist_ok=True)
     for name in ('configs', 'tools', 'model-index.yml'):
         src, dst = osp.join(HERE, name), osp.join(mim_path, name)
         if not osp.exists(src):
             continue
+        link = osp.relpath(src, mim_path)
+        if osp.islink(dst) and os.readlink(dst) == link:
+            continue
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
-        if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_path), dst)
-        elif osp.isdir(src):
-            shutil.copytree(src, dst)
-        else:
-            shutil.copyfile(src, dst)
+        os.symlink(link, dst)
 
 
 add_mim_extension()
@@ -54,7 +51,8 @@ setup(
     version=read_version(),
     description='RMT (Retentive Networks Meet Vision Transformers) for OpenMMLab 2.0: '
     'mmpretrain, mmdet and mmseg',
-    long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description=(open(osp.join(HERE, 'README.md')).read()
+                      if osp.exists(osp.join(HERE, 'README.md')) else ''),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.11',

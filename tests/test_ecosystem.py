@@ -87,3 +87,73 @@ def test_downstream_config_trains(task, request, tmp_path):
     run_training(cfg, tmp_path, 'ours')
     scalars = read_scalars(work_dir)
     assert [r for r in scalars if 'loss' in r] and any(metric in r for r in scalars)
+
+
+@pytest.mark.parametrize('library, leaf', [('mmdet', 'det/retinanet_rmt_t_fpn_1x_coco.py'),
+                                           ('mmseg', 'seg/upernet_rmt_s_160k_ade20k_512x512.py'),
+                                           ('mmpretrain', 'cls/rmt_s_token_label_in1k.py')])
+def test_library_tools_read_scoped_configs_through_the_launcher(library, leaf, tmp_path):
+    import subprocess
+    import sys
+    config = downstream(tmp_path, leaf, 'work_dir = "work_dirs/mine"\n')
+    plain = subprocess.run([sys.executable, osp.join(
+        osp.dirname(__import__(library).__file__), '.mim', 'tools', 'misc', 'print_config.py'),
+        config], capture_output=True, text=True, cwd=str(tmp_path))
+    assert plain.returncode != 0 and 'does not support to load rmt_mm config' in plain.stderr
+    launched = subprocess.run([sys.executable, '-m', 'rmt_mm', library, 'misc/print_config',
+                               config], capture_output=True, text=True, cwd=str(tmp_path))
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    assert "'rmt_mm.RMT'" in launched.stdout and "work_dir = 'work_dirs/mine'" in launched.stdout
+
+
+WHEEL_CHECK = '''
+import os.path as osp, sys, tempfile
+import rmt_mm
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+assert rmt_mm.__file__.startswith(sys.argv[1]), rmt_mm.__file__
+assert not osp.islink(osp.join(osp.dirname(rmt_mm.__file__), '.mim', 'configs'))
+for leaf in ('det/mask_rcnn_rmt_t_fpn_1x_coco.py', 'seg/fpn_rmt_t_80k_ade20k_512x512.py',
+             'cls/rmt_t_in1k.py'):
+    path = osp.join(tempfile.mkdtemp(), 'downstream.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = ['rmt_mm::{leaf}']\\n")
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.default_scope)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    print(leaf, type(model.backbone).__name__)
+'''
+
+
+@pytest.mark.slow
+def test_regular_install_of_a_wheel_serves_the_configs(tmp_path):
+    """A wheel built from a copy of the checkout, installed for real (not editable): the
+    package carries the configs (files, not links) and downstream configs inherit them; the
+    checkout's own links stay links."""
+    import shutil
+    import subprocess
+    import sys
+    source = tmp_path / 'source'
+    shutil.copytree(REPO, source, symlinks=True,
+                    ignore=shutil.ignore_patterns('.venv', 'work_dirs', 'data', '.git', 'build',
+                                                  '*.egg-info', '__pycache__'))
+    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
+    built = subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation', '-w',
+                                  str(tmp_path / 'dist'), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert osp.islink(source / 'rmt_mm' / '.mim' / 'configs')  # the copy's links untouched
+    (wheel, ) = glob.glob(str(tmp_path / 'dist' / 'rmt_mm-*.whl'))
+    target = tmp_path / 'site'
+    installed = subprocess.run(pip + ['install', '--no-deps', '--target', str(target), wheel],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    import os
+    env = dict(os.environ, PYTHONPATH=str(target))
+    run = subprocess.run([sys.executable, '-c', WHEEL_CHECK, str(target)], capture_output=True,
+                         text=True, env=env, cwd=str(tmp_path), timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    built_models = [line for line in run.stdout.splitlines() if line.endswith(' RMT')]
+    assert built_models == ['det/mask_rcnn_rmt_t_fpn_1x_coco.py RMT',
+                            'seg/fpn_rmt_t_80k_ade20k_512x512.py RMT', 'cls/rmt_t_in1k.py RMT']

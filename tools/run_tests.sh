@@ -9,6 +9,6 @@ bash "$REPO/tools/setup_env.sh"
 VENV="${RMT_VENV:-$REPO/.venv}"
 cd "$REPO"
 echo "[tests] ruff check (ruff.toml)"
-"$VENV/bin/ruff" check rmt_mm tests tools configs
+"$VENV/bin/ruff" check rmt_mm tests tools configs setup.py
 echo "[tests] running pytest $*"
 exec "$VENV/bin/python" -m pytest "$@"
