@@ -157,3 +157,41 @@ def test_regular_install_of_a_wheel_serves_the_configs(tmp_path):
     built_models = [line for line in run.stdout.splitlines() if line.endswith(' RMT')]
     assert built_models == ['det/mask_rcnn_rmt_t_fpn_1x_coco.py RMT',
                             'seg/fpn_rmt_t_80k_ade20k_512x512.py RMT', 'cls/rmt_t_in1k.py RMT']
+
+
+INFERENCE = '''
+import sys, warnings
+import numpy as np
+warnings.filterwarnings('ignore')
+task, config = sys.argv[1], sys.argv[2]
+image = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+if task == 'det':
+    from mmdet.apis import DetInferencer
+    out = DetInferencer(model=config, weights=None, device='cpu')(image, return_vis=False)
+    print(sorted(out['predictions'][0]))
+elif task == 'seg':
+    from mmseg.apis import MMSegInferencer
+    seg = MMSegInferencer(model=config, weights=None, device='cpu')
+    print(list(seg(image)['predictions'].shape))
+else:
+    from mmpretrain.apis import ImageClassificationInferencer
+    cls = ImageClassificationInferencer(model=config, pretrained=False, device='cpu')
+    print(sorted(cls(image)[0]))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task, config, expected', [
+    ('det', 'det/mask_rcnn_rmt_t_fpn_1x_coco.py', "['bboxes', 'labels', 'masks', 'scores']"),
+    ('seg', 'seg/fpn_rmt_t_80k_ade20k_512x512.py', '[96, 128]'),
+    ('cls', 'cls/rmt_t_in1k.py', "['pred_class', 'pred_label', 'pred_score', 'pred_scores']"),
+])
+def test_library_inferencers_run_our_configs_without_importing_rmt_mm(task, config, expected):
+    """A fresh interpreter that never imports rmt_mm itself: the configs' custom_imports do."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, '-c', INFERENCE, task,
+                          osp.join(REPO, 'configs', config)],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().splitlines()[-1].endswith(expected)  # after a progress bar
