@@ -19,7 +19,7 @@ MMCV_VERSION=2.1.0
 STACK=(
   "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
   "ftfy" "regex" "pycocotools" "scikit-image" "pytest" "pytest-timeout" "ruff==0.17.6"
-  "onnx==1.23.2" "onnxruntime==1.32.0"
+  "onnx==1.23.2" "onnxruntime==1.32.0" "psutil"
 )
 
 STEP=""

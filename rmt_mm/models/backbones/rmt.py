@@ -220,6 +220,10 @@ class RMT(BaseModule):
         self.patch_embed.proj = nn.Sequential(*stem)
 
         dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(self.depths))]
+        if attn_cfg and 'attn_impl' in attn_cfg:
+            raise ValueError(f"RMT: attn_impl is a backbone argument (attn_impl="
+                             f"{attn_cfg['attn_impl']!r}), not an attn_cfg key; move it out "
+                             f"of attn_cfg")
         attn_cfg = dict(attn_cfg or {}, attn_impl=attn_impl)
         self.layers = ModuleList()
         for i in range(NUM_STAGES):
