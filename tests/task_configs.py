@@ -76,6 +76,8 @@ loader = dict(batch_size=8, num_workers=0, persistent_workers=False)
 train_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = loader
 test_dataloader = val_dataloader
+''' + '''
+# The short-run settings of the tiny classification configs (test_token_label.py too).
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
@@ -84,6 +86,7 @@ param_scheduler = []
 default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)
 '''
+TINY_CLS_RUN = TINY_CLS_CONFIG[TINY_CLS_CONFIG.index('# The short-run settings'):]
 
 
 def quickstart_datasets(name, data_root):

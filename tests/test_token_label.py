@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import OFFICIAL_ARCH_KEYS, REPO, fixture_path, read_scalars
+from task_configs import TINY_CLS_RUN
 
 CLS = osp.join(REPO, 'configs', 'cls')
 
@@ -285,14 +286,9 @@ val_dataloader = dict(**loader, dataset=dict(**dataset, data_prefix='val',
                                              pipeline=[dict(type='LoadImageFromFile'),
                                                        dict(type='PackInputs')]))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.0))
-auto_scale_lr = dict(enable=False)
-param_scheduler = []
 train_cfg = dict(max_epochs=12, val_interval=12)
+''' + TINY_CLS_RUN + '''
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
-randomness = dict(seed=0)
 '''
 
 
