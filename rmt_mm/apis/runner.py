@@ -213,6 +213,23 @@ def build_runner(cfg: Config, mode: str = 'train'):
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
+def build_model(config: str, cfg_options=None, checkpoint=None):
+    """(config, model) of a config file in its own scope, eval mode, SyncBN reverted to BN;
+    ``checkpoint`` loads weights (the backbone's own pretrained init is skipped then)."""
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import load_checkpoint
+    cfg = load_config(config, cfg_options)
+    init_default_scope(cfg.default_scope)
+    if checkpoint:
+        check_checkpoint_path(checkpoint, 'checkpoint')
+        cfg.model.backbone.init_cfg = None
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    if checkpoint:
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return cfg, model.eval()
+
+
 def load_config(path: str, cfg_options=None) -> Config:
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
@@ -233,7 +250,7 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-__all__ = ['add_common_args', 'adapt_to_device', 'build_runner', 'check_checkpoint_path',
-           'close_process_group',
+__all__ = ['add_common_args', 'adapt_to_device', 'build_model', 'build_runner',
+           'check_checkpoint_path', 'close_process_group',
            'check_data_paths', 'check_model_channels',
            'load_config', 'setup_config', 'work_dir_for']

@@ -45,14 +45,8 @@ def dummy_data_samples(scope, height, width):
 
 def build_model(config, cfg_options=None):
     """(config, model) in eval mode with SyncBN reverted to BN."""
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, init_default_scope
-
-    import rmt_mm  # noqa: F401
-    from rmt_mm.apis import load_config
-    cfg = load_config(config, cfg_options)
-    init_default_scope(cfg.default_scope)
-    return cfg, revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    from rmt_mm.apis import build_model as build
+    return build(config, cfg_options)
 
 
 def count_params(config, cfg_options=None) -> int:

@@ -52,31 +52,14 @@ class TensorMode(torch.nn.Module):
         return self.model(inputs, None, mode='tensor')
 
 
-def build(config, checkpoint=None):
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import load_checkpoint
-
-    import rmt_mm  # noqa: F401
-    from rmt_mm.apis import check_checkpoint_path, load_config
-    cfg = load_config(config)
+def export(config, out, part='model', shape=None, dynamic=False, checkpoint=None, opset=17):
+    """Export; returns the wrapped PyTorch module and the input size used."""
+    from rmt_mm.apis import build_model
+    cfg, model = build_model(config, checkpoint=checkpoint)
     if cfg.default_scope == 'mmdet':
         raise ValueError(f'{config}: detectors are not exported by this tool (their outputs '
                          f'need mmdet\'s post-processing); export the backbone of a '
                          f'classifier or segmentor config, or use MMDeploy')
-    init_default_scope(cfg.default_scope)
-    if checkpoint:
-        check_checkpoint_path(checkpoint, '--checkpoint')
-        cfg.model.backbone.init_cfg = None
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    return cfg, model.eval()
-
-
-def export(config, out, part='model', shape=None, dynamic=False, checkpoint=None, opset=17):
-    """Export; returns the wrapped PyTorch module and the input size used."""
-    cfg, model = build(config, checkpoint)
     if dynamic and part == 'model' and cfg.default_scope == 'mmseg':
         raise ValueError(
             f'{config}: a segmentor cannot be exported with dynamic H/W: mmseg\'s decode heads '

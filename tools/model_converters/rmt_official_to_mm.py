@@ -55,13 +55,8 @@ def source_state_dict(checkpoint, task, ema):
 
 
 def check_against_config(state_dict, config):
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-
-    import rmt_mm  # noqa: F401
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
-    model_state = MODELS.build(cfg.model).state_dict()
+    from rmt_mm.apis import build_model
+    model_state = build_model(config)[1].state_dict()
     unplaced = sorted(k for k in state_dict if k not in model_state)
     missing = sorted(k for k in model_state if k not in state_dict)
     mismatched = [f'{k}: {tuple(v.shape)} vs model {tuple(model_state[k].shape)}'
