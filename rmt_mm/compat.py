@@ -31,7 +31,7 @@ naming the patch, what changed and what to do, instead of patching something it 
    mmpretrain's ``ModelHub`` (its public ``register_model_index``, with
    ``configs/cls/metafile.yml``), so ``mmpretrain.list_models('*rmt*')``, ``get_model`` and
    ``inference_model`` know them by name. Once per process; skipped when the packaged
-   configs (``rmt_mm/.mim``) are absent.
+   configs (``rmt_mm/.mim``) or mmpretrain itself are absent.
 """
 import os.path as osp
 
@@ -156,6 +156,9 @@ def patch_sdpa_flop_count() -> None:
 
 
 def patch_mmpretrain_model_hub() -> None:
+    import importlib.util
+    if importlib.util.find_spec('mmpretrain') is None:
+        return  # a backbone-only environment: no model hub to register with
     from mmpretrain.apis.model import ModelHub
     mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
     metafile = osp.join(mim, 'configs', 'cls', 'metafile.yml')

@@ -6,6 +6,7 @@ import torch
 
 from rmt_mm.models import RMT
 from rmt_mm.models.layers import MaSA, RelPos2d
+from rmt_mm.models.layers.masa import aligned, mask_alignment
 
 from conftest import TINY_ARCH
 
@@ -49,6 +50,65 @@ def test_auto_picks_chunked_only_for_large_full_masks():
         2, 2, torch.float32) == 'chunked'
     with pytest.raises(ValueError, match="attn_impl='flash' is not one of"):
         MaSA(32, 4, decomposed=True, attn_impl='flash')
+
+
+class _RelPosAlignedAsOnCuda(RelPos2d):
+    """The mask layout CUDA gets (rows padded to 8 elements), on the CPU."""
+
+    @property
+    def alignment(self):
+        return 8
+
+
+@pytest.mark.parametrize('decomposed', [True, False])
+def test_padded_masks_keep_values_and_align_strides(decomposed):
+    assert mask_alignment(torch.device('cuda')) == 8
+    assert mask_alignment(torch.device('cpu')) == 1
+    ref, fast, _ = _pair(decomposed, 'sdpa')
+    relpos = _RelPosAlignedAsOnCuda(32, 4, 2, 4)
+    x = torch.randn(2, 7, 13, 32)
+    masks = ([relpos.decay_1d(13), relpos.decay_1d_columns(7, 13)] if decomposed
+             else [relpos.decay_2d(7, 13)])
+    plain = RelPos2d(32, 4, 2, 4)
+    expected = ([plain.decay_1d(13), plain.decay_1d_columns(7, 13)] if decomposed
+                else [plain.decay_2d(7, 13)])
+    for mask, want in zip(masks, expected):
+        assert all(stride % 8 == 0 for stride in mask.stride()[:-1]), mask.stride()
+        assert mask.stride()[-1] == 1 and not mask.is_contiguous()
+        assert torch.equal(mask, want)
+    x_ref, x_fast = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out_fast = ref(x_ref, plain), fast(x_fast, relpos)
+    torch.testing.assert_close(out_fast, out_ref, atol=1e-5, rtol=0)
+    out_ref.sum().backward()
+    out_fast.sum().backward()
+    torch.testing.assert_close(x_fast.grad, x_ref.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_aligned_pads_only_when_needed():
+    mask = torch.arange(24.).view(2, 3, 4)
+    assert aligned(mask, 4) is mask and aligned(mask, 1) is mask
+    padded = aligned(mask, 8)
+    assert padded.stride() == (24, 8, 1) and torch.equal(padded, mask)
+
+
+def test_cuda_backends_are_checked():
+    assert MaSA(32, 4, True).cuda_backends == ('efficient', 'math')
+    with pytest.raises(ValueError, match=r"cuda_backends=\('fast',\) must name one or more "
+                       r"of \('efficient', 'math', 'flash', 'cudnn'\)"):
+        MaSA(32, 4, True, cuda_backends=('fast', ))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('decomposed', [True, False])
+def test_flex_matches_reference_compiled_on_cpu(decomposed):
+    ref, flex, relpos = _pair(decomposed, 'flex')
+    assert flex.resolve_impl(7, 11, torch.float32) == 'flex'
+    for size in [(7, 11), (1, 9)]:
+        x = torch.randn(2, *size, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(flex(x, relpos), ref(x, relpos), atol=1e-5, rtol=0)
+    with pytest.raises(RuntimeError, match="attn_impl='flex' on CPU runs inference only"):
+        flex(torch.randn(1, 3, 4, 32, requires_grad=True), relpos)
 
 
 def test_relpos_cache_reused_and_bounded():

@@ -32,14 +32,28 @@ def test_benchmark_backbone_table_and_json(tmp_path):
     out_json = tmp_path / 'bench.json'
     out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--size', '64',
                    '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
-                   'reference', 'auto', 'chunked', '--out', str(out_json))
-    assert '| infer | reference |' in out and '| train | chunked |' in out
+                   'reference', 'auto', 'chunked', '--peers', 'ConvNeXt:atto',
+                   '--out', str(out_json))
+    assert '| infer | RMT-T | reference |' in out and '| train | RMT-T | chunked |' in out
+    assert '| train | ConvNeXt:atto | - |' in out and 'img/s vs ConvNeXt:atto' in out
     report = json.loads(out_json.read_text())
-    assert [(r['mode'], r['impl']) for r in report['results']] == [
-        ('infer', 'reference'), ('infer', 'auto'), ('infer', 'chunked'),
-        ('train', 'reference'), ('train', 'auto'), ('train', 'chunked')]
+    assert [(r['mode'], r['model'], r['impl']) for r in report['results']] == [
+        (mode, model, impl) for mode in ('infer', 'train')
+        for model, impl in [('RMT-T', 'reference'), ('RMT-T', 'auto'), ('RMT-T', 'chunked'),
+                            ('ConvNeXt:atto', None)]]
     assert all(r['peak_memory_mib'] > 0 and r['images_per_second'] > 0
                for r in report['results'])
+    peer = report['results'][3]
+    assert peer['vs_peer'] == 1.0 and report['results'][0]['speedup'] == 1.0
+
+
+def test_benchmark_backbone_names_an_unknown_peer():
+    result = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/benchmark_backbone.py', '--peers', 'Swin:tiny'],
+        capture_output=True, text=True, cwd=REPO)
+    assert result.returncode != 0
+    assert "--peers Swin:tiny: 'Swin' is not a backbone in mmpretrain's registry" in \
+        result.stderr
 
 
 def test_get_flops_prints_params_and_flops(tmp_path):

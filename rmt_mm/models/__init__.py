@@ -1,7 +1,17 @@
-"""rmt_mm models; importing this module registers them in ``rmt_mm.registry.MODELS``."""
+"""rmt_mm models; importing this module registers them in ``rmt_mm.registry.MODELS``.
+
+The backbone and neck need only mmengine and mmcv; the token-labeling classifier and its loss
+build on mmpretrain and are registered where it is installed (a backbone-only environment,
+such as a bare GPU machine with mmengine and mmcv-lite, still imports the backbone).
+"""
+import importlib.util
+
 from .backbones import RMT
-from .classifiers import TokenLabelClassifier
-from .losses import TokenLabelCrossEntropy
 from .necks import RMTClsNeck
 
-__all__ = ['RMT', 'RMTClsNeck', 'TokenLabelClassifier', 'TokenLabelCrossEntropy']
+__all__ = ['RMT', 'RMTClsNeck']
+
+if importlib.util.find_spec('mmpretrain') is not None:
+    from .classifiers import TokenLabelClassifier
+    from .losses import TokenLabelCrossEntropy
+    __all__ += ['TokenLabelClassifier', 'TokenLabelCrossEntropy']

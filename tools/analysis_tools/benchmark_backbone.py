@@ -1,10 +1,20 @@
-"""Speed and peak memory of the RMT backbone (or classifier) per attention implementation.
+"""Speed and peak memory of the RMT backbone (or classifier) per attention implementation,
+next to mmpretrain's backbones (``--peers``) timed in the same run and the same way.
 
 Timing: one process builds the model once per implementation (same weights) and alternates
 between them run by run, so that machine noise hits every implementation alike; the median
 of ``--runs`` timed iterations after ``--warmup`` is reported, as images per second.
 ``infer`` is a forward under no_grad in eval mode; ``train`` a forward, backward and SGD step
 in train mode.
+
+Peers are mmpretrain backbones named ``Type`` or ``Type:arch`` (``SwinTransformer:tiny``,
+``ConvNeXt:tiny``, any backbone in mmpretrain's registry) or timm models named ``timm:NAME``
+(``timm:swin_tiny_patch4_window7_224``, where mmpretrain is not installed), randomly
+initialised like ours.
+As a dense backbone a peer returns all four stages (``out_indices=(0, 1, 2, 3)``); with
+``--classifier`` it keeps its default (last-stage) output, which is pooled and fed to a
+1000-class linear head, the shape of mmpretrain's ImageNet classifiers (a timm peer is
+timm's own classifier, or its ``features_only`` backbone).
 
 Peak memory of one iteration:
 
@@ -18,7 +28,7 @@ Memory is measured on the first iteration, so caches built then (the decay masks
 Results print as a Markdown table and are saved as JSON (``--out``). The README figures::
 
     python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --size 224 224 \\
-        --batch 16
+        --batch 16 --peers SwinTransformer:tiny ConvNeXt:tiny
     python tools/analysis_tools/benchmark_backbone.py --arch t --size 800 1216 --batch 1 \\
         --modes train
 """
@@ -43,6 +53,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--impls', nargs='+', default=['reference', 'auto'],
                         help='attention implementations to compare (the first is the baseline)')
+    parser.add_argument('--peers', nargs='*', default=[], metavar='TYPE[:ARCH]',
+                        help='mmpretrain backbones timed alongside, e.g. SwinTransformer:tiny '
+                        'ConvNeXt:tiny')
     parser.add_argument('--modes', nargs='+', default=['infer', 'train'],
                         choices=['infer', 'train'])
     parser.add_argument('--warmup', type=int, default=2)
@@ -52,13 +65,95 @@ def parse_args(argv=None):
                         help='autocast dtype (fp32: no autocast)')
     parser.add_argument('--no-memory', action='store_true', help='timing only')
     parser.add_argument('--out', default='benchmark_backbone.json', help='JSON output path')
-    parser.add_argument('--memory-child', nargs=2, metavar=('IMPL', 'MODE'),
+    parser.add_argument('--memory-child', nargs=2, metavar=('CANDIDATE', 'MODE'),
                         help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for peer in args.peers:
+        build_peer(peer, args.classifier, args.size)  # a wrong name fails before any timing
+    return args
 
 
-def build_model(args, impl):
+PEER = 'peer:'  # candidate keys: an attn_impl of RMT, or PEER + an mmpretrain backbone spec
+
+
+def candidates(args):
+    return list(args.impls) + [PEER + peer for peer in args.peers]
+
+
+def describe(args, candidate):
+    """(model, attn_impl) of a candidate, as the table and the JSON name them."""
+    if candidate.startswith(PEER):
+        return candidate[len(PEER):], None
+    return f'RMT-{args.arch.upper()}', candidate
+
+
+def build_peer(spec: str, classifier: bool, size) -> torch.nn.Module:
+    """A peer from ``Type``/``Type:arch`` (mmpretrain) or ``timm:name`` (see the docstring)."""
+    torch.manual_seed(0)
+    if spec.startswith('timm:'):
+        return _timm_peer(spec[len('timm:'):], classifier)
+    try:
+        import mmpretrain.models  # noqa: F401  (fills mmpretrain's registry)
+        from mmpretrain.registry import MODELS
+    except ImportError as e:
+        raise SystemExit(f'--peers {spec}: mmpretrain is not installed ({e}); name a timm '
+                         f'model instead, e.g. timm:swin_tiny_patch4_window7_224') from e
+    name, _, arch = spec.partition(':')
+    if name not in MODELS.module_dict:
+        raise SystemExit(f'--peers {spec}: {name!r} is not a backbone in mmpretrain\'s '
+                         f'registry; e.g. SwinTransformer:tiny, ConvNeXt:tiny, or a timm '
+                         f'model as timm:NAME')
+    cfg = dict(type=name, **(dict(arch=arch) if arch else {}))
+    if not classifier:
+        cfg['out_indices'] = (0, 1, 2, 3)
+    backbone = MODELS.build(cfg)
+    if not classifier:
+        return backbone
+    backbone.eval()
+    with torch.no_grad():  # channels of its (possibly already pooled) last output
+        channels = backbone(torch.zeros(1, 3, *size))[-1].shape[1]
+    return torch.nn.Sequential(backbone, _PooledHead(channels, 1000))
+
+
+def _timm_peer(name: str, classifier: bool) -> torch.nn.Module:
+    try:
+        import timm
+    except ImportError as e:
+        raise SystemExit(f'--peers timm:{name}: timm is not installed ({e})') from e
+    if name not in timm.list_models():
+        raise SystemExit(f'--peers timm:{name}: timm has no model {name!r}; e.g. '
+                         f'swin_tiny_patch4_window7_224, convnext_tiny')
+    if classifier:
+        model = timm.create_model(name, pretrained=False, num_classes=1000)
+        return _Tupled(model)
+    return _Tupled(timm.create_model(name, pretrained=False, features_only=True))
+
+
+class _Tupled(torch.nn.Module):
+    """A model's output (a tensor or a list of them) as a tuple, like our backbones'."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        out = self.model(x)
+        return tuple(out) if isinstance(out, (list, tuple)) else (out, )
+
+
+class _PooledHead(torch.nn.Linear):
+    """Global average pooling of the last output (if not pooled yet), then a linear layer."""
+
+    def forward(self, outs):
+        x = outs[-1]
+        return (super().forward(x.mean((2, 3)) if x.dim() == 4 else x), )
+
+
+def build_model(args, candidate):
+    if candidate.startswith(PEER):
+        return build_peer(candidate[len(PEER):], args.classifier, args.size)
     from rmt_mm.models import RMT, RMTClsNeck
+    impl = candidate
     torch.manual_seed(0)
     if not args.classifier:
         return RMT(arch=args.arch, attn_impl=impl)
@@ -128,9 +223,9 @@ def measure_memory(args, impl, mode):
 
 def measure_times(args, mode):
     x = torch.randn(args.batch, 3, *args.size, device=args.device)
-    steps = {impl: make_step(args, build_model(args, impl).to(args.device), x, mode)
-             for impl in args.impls}
-    times = {impl: [] for impl in args.impls}
+    steps = {key: make_step(args, build_model(args, key).to(args.device), x, mode)
+             for key in candidates(args)}
+    times = {key: [] for key in steps}
     for _ in range(args.warmup):
         for step in steps.values():
             step()
@@ -149,9 +244,11 @@ def main(argv=None):
         return
     results = []
     for mode in args.modes:
-        for impl, times in measure_times(args, mode).items():
+        for key, times in measure_times(args, mode).items():
             seconds = sorted(times)[len(times) // 2]
-            results.append(dict(impl=impl, mode=mode, seconds_per_iter=seconds,
+            model, impl = describe(args, key)
+            results.append(dict(key=key, model=model, impl=impl, mode=mode,
+                                seconds_per_iter=seconds,
                                 images_per_second=args.batch / seconds, times=times,
                                 peak_memory_mib=None))
     if not args.no_memory:
@@ -159,14 +256,14 @@ def main(argv=None):
             if args.device == 'cpu':
                 cmd = [sys.executable, os.path.abspath(__file__),
                        *(sys.argv[1:] if argv is None else argv),
-                       '--memory-child', r['impl'], r['mode']]
+                       '--memory-child', r['key'], r['mode']]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode:
-                    sys.exit(f"memory run of {r['impl']}/{r['mode']} failed:\n"
+                    sys.exit(f"memory run of {r['key']}/{r['mode']} failed:\n"
                              f'{proc.stderr[-3000:]}')
                 r['peak_memory_mib'] = json.loads(proc.stdout.strip().splitlines()[-1])
             else:
-                r['peak_memory_mib'] = measure_memory(args, r['impl'], r['mode'])
+                r['peak_memory_mib'] = measure_memory(args, r['key'], r['mode'])
     report(args, results)
     return results
 
@@ -178,20 +275,31 @@ def report(args, results):
     print(f'\n{model}, input {args.batch}x3x{args.size[0]}x{args.size[1]}, {args.dtype}, '
           f'{device}, median of {args.runs} runs after {args.warmup} warm-up')
     mem_name = 'peak MiB' if args.device != 'cpu' else 'peak RSS growth MiB'
-    print(f'| mode | attn_impl | s/iter | img/s | {mem_name} | speed-up | memory ratio |')
-    print('|' + '---|' * 7)
+    base_name = describe(args, candidates(args)[0])
+    base_name = base_name[1] or base_name[0]
+    peer_name = args.peers[0] if args.peers else None
+    columns = ['mode', 'model', 'attn_impl', 's/iter', 'img/s', mem_name,
+               f'speed-up vs {base_name}', 'memory ratio'] + \
+        ([f'img/s vs {peer_name}'] if peer_name else [])
+    print('| ' + ' | '.join(columns) + ' |')
+    print('|' + '---|' * len(columns))
     for mode in args.modes:
         rows = [r for r in results if r['mode'] == mode]
         base = rows[0]
+        peer = next((r for r in rows if r['key'] == PEER + peer_name), None) \
+            if peer_name else None
         for r in rows:
             r['speedup'] = base['seconds_per_iter'] / r['seconds_per_iter']
             mem = r['peak_memory_mib']
             r['memory_ratio'] = mem / base['peak_memory_mib'] if mem is not None else None
-            mem_text = '-' if mem is None else f'{mem:.0f}'
-            ratio_text = '-' if mem is None else f"{r['memory_ratio']:.2f}"
-            print(f"| {mode} | {r['impl']} | {r['seconds_per_iter']:.3f} | "
-                  f"{r['images_per_second']:.2f} | {mem_text} | {r['speedup']:.2f}x | "
-                  f'{ratio_text} |')
+            cells = [mode, r['model'], r['impl'] or '-', f"{r['seconds_per_iter']:.3f}",
+                     f"{r['images_per_second']:.2f}", '-' if mem is None else f'{mem:.0f}',
+                     f"{r['speedup']:.2f}x",
+                     '-' if mem is None else f"{r['memory_ratio']:.2f}"]
+            if peer is not None:
+                r['vs_peer'] = r['images_per_second'] / peer['images_per_second']
+                cells.append(f"{r['vs_peer']:.2f}x")
+            print('| ' + ' | '.join(cells) + ' |')
     with open(args.out, 'w') as f:
         json.dump(dict(config={k: v for k, v in vars(args).items() if k != 'memory_child'},
                        device=device, results=results), f, indent=2)

@@ -47,7 +47,12 @@ class FFN(nn.Module):
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.dwconv(self.act(self.fc1(x))))  # dwconv adds its input
+        hidden = self.fc1(x)
+        if torch.is_grad_enabled() and hidden.requires_grad:
+            hidden = self.act(hidden)  # its backward needs the input: not in place
+        else:  # inference: the exact GELU in place, no second (B, H, W, hidden) buffer
+            torch.ops.aten.gelu_(hidden)
+        return self.fc2(self.dwconv(hidden))  # dwconv adds its input
 
 
 class RetBlock(nn.Module):
@@ -77,9 +82,12 @@ class RetBlock(nn.Module):
     def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
         x = self.pos(x)
         attn = self.retention(self.retention_layer_norm(x), relpos)
-        ffn_in = x + self.drop_path(self.gamma_1 * attn if self.layerscale else attn)
+        # The residual sums are written into the branch outputs: fresh tensors (a linear's,
+        # a product's) whose backward does not need them, so autograd allows it, and no new
+        # (B, H, W, C) buffer is allocated for the sum (the same numbers as x + branch).
+        ffn_in = self.drop_path(self.gamma_1 * attn if self.layerscale else attn).add_(x)
         ffn = self.ffn(self.final_layer_norm(ffn_in))
-        return ffn_in + self.drop_path(self.gamma_2 * ffn if self.layerscale else ffn)
+        return self.drop_path(self.gamma_2 * ffn if self.layerscale else ffn).add_(ffn_in)
 
 
 class Downsample(nn.Module):
@@ -147,8 +155,10 @@ class RMT(BaseModule):
             classifier, SyncBN in the dense backbones).
         with_cp (bool | Sequence[bool]): gradient checkpointing of the blocks, per stage.
         attn_impl (str): MaSA implementation, one of ``'auto'``, ``'sdpa'``, ``'chunked'``,
-            ``'reference'`` (see :mod:`rmt_mm.models.layers.masa`). All give the same numbers.
-        attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``).
+            ``'flex'``, ``'reference'`` (see :mod:`rmt_mm.models.layers.masa`). All give the
+            same numbers.
+        attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``,
+            ``max_column_mask_bytes``, ``cuda_backends``).
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
             official or rmt_mm checkpoints
             (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).
@@ -339,7 +349,9 @@ class RMT(BaseModule):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional stem: (B, in_channels, H, W) -> (B, H/4, W/4, C0)."""
-        return self.patch_embed.proj(x).permute(0, 2, 3, 1)
+        # contiguous: the stem computes NCHW; without the copy every later op of the
+        # channels-last stages would see a permuted NCHW layout and copy it again.
+        return self.patch_embed.proj(x).permute(0, 2, 3, 1).contiguous()
 
     def forward_stages(self, x: torch.Tensor) -> tuple:
         """The four stages on the stem's output (B, H/4, W/4, C0): the NCHW outputs of the

@@ -17,9 +17,21 @@ Three implementations compute the same numbers (``attn_impl``):
 - ``'chunked'``: full form, queries in blocks with the decay of each block built on the fly
   and recomputed in backward, so memory no longer grows with the square of the token count
   (decomposed stages, whose masks are 1-D, run ``'sdpa'``).
+- ``'flex'``: ``torch.nn.attention.flex_attention`` with the decay computed from the token
+  indices in a ``score_mod``: no mask tensor at all, for both forms. It always runs compiled
+  (on its own or inside a compiled model); on CPU torch supports it for inference only.
 - ``'auto'`` (default): ``'sdpa'``, and ``'chunked'`` for a full-form stage whose decay mask
   would exceed ``max_mask_bytes``.
+
+On CUDA the fused calls choose their kernels explicitly (``cuda_backends``): recent torch
+prefers cuDNN attention on Hopper, whose masked path has open reports of NaN gradients and
+wrong outputs, and flash attention takes no mask; the memory-efficient kernel takes the float
+decay bias and its gradient path is mature, so it comes first, with the math kernel as the
+fallback. Cached masks are allocated with rows padded to a multiple of 8 elements there and
+passed as a view, because that kernel needs aligned mask strides and would otherwise copy the
+mask on every call (stage widths 28, 14, 7 and most detection sizes are not multiples of 8).
 """
+import functools
 from collections import OrderedDict
 
 import torch
@@ -27,7 +39,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'chunked')
+ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'chunked', 'flex')
+CUDA_BACKENDS = ('efficient', 'math', 'flash', 'cudnn')
 
 
 def rotate_every_two(x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +65,16 @@ def rotate_complex(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(pairs * phasor).flatten(-2).to(x.dtype)
 
 
+def rotate_complex_(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
+    """:func:`rotate_complex` written into ``x`` when it is fp32 (a fresh projection output:
+    no new buffer, and autograd allows it since the product's backward needs only the
+    phasor); other dtypes are rotated in fp32 into a new tensor."""
+    if x.dtype != torch.float32:
+        return rotate_complex(x, phasor)
+    torch.view_as_complex(x.unflatten(-1, (-1, 2))).mul_(phasor)
+    return x
+
+
 def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """:func:`rotate_complex` in real arithmetic, for exporters without complex tensors (ONNX):
     (a, b) -> (a cos - b sin, a sin + b cos) per pair; (..., d) with cos, sin (..., d/2)."""
@@ -62,6 +85,63 @@ def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 def exporting() -> bool:
     """Whether the model is being traced for export (ONNX or torch.export)."""
     return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
+def mask_alignment(device: torch.device) -> int:
+    """Row alignment (elements) of cached decay masks: 8 on CUDA (see the module docstring)."""
+    return 8 if device.type == 'cuda' else 1
+
+
+def aligned(mask: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``mask`` (..., L) as a view of a buffer whose rows are padded to ``multiple`` elements,
+    so that every stride but the last is a multiple of it; the same values."""
+    length = mask.shape[-1]
+    padded = -(-length // multiple) * multiple
+    if padded == length and mask.is_contiguous():
+        return mask
+    buffer = mask.new_zeros(*mask.shape[:-1], padded)
+    buffer[..., :length] = mask
+    return buffer[..., :length]
+
+
+def sdpa(q, k, v, mask, scale, backends=None):
+    """``scaled_dot_product_attention`` with an additive float mask; on CUDA limited to
+    ``backends`` (names of ``CUDA_BACKENDS``, tried in that order)."""
+    if not q.is_cuda or not backends:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    from torch.nn.attention import sdpa_kernel
+    with sdpa_kernel([_SDP_BACKENDS[name] for name in backends], set_priority=True):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+
+
+def _sdp_backends():
+    from torch.nn.attention import SDPBackend
+    return dict(efficient=SDPBackend.EFFICIENT_ATTENTION, math=SDPBackend.MATH,
+                flash=SDPBackend.FLASH_ATTENTION, cudnn=SDPBackend.CUDNN_ATTENTION)
+
+
+_SDP_BACKENDS = _sdp_backends()
+
+
+@functools.cache
+def _compiled_flex_attention():
+    # Static shapes: one compilation per feature size and form (torch 2.14's CPU template
+    # fails to build with dynamic shapes). Past dynamo's recompile limit (8 by default) a
+    # call runs flex eagerly: the same numbers, slower; compile the whole model instead.
+    from torch.nn.attention.flex_attention import flex_attention
+    return torch.compile(flex_attention, dynamic=False)
+
+
+def flex(q, k, v, score_mod, scale):
+    """``flex_attention`` compiled (eager flex materialises the scores): (B, n, L, d) each."""
+    if torch.compiler.is_compiling():
+        from torch.nn.attention.flex_attention import flex_attention
+        return flex_attention(q, k, v, score_mod=score_mod, scale=scale)
+    if not q.is_cuda and torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or
+                                                      v.requires_grad):
+        raise RuntimeError("MaSA: attn_impl='flex' on CPU runs inference only (torch's CPU "
+                           "flex attention has no backward); train with attn_impl='auto'")
+    return _compiled_flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
 
 
 class DWConv2d(nn.Module):
@@ -168,7 +248,7 @@ class RelPos2d(nn.Module):
         def build():
             index = torch.arange(length, device=self.decay.device).to(self.decay)
             dist = (index[:, None] - index[None, :]).abs()
-            return (dist * self.decay[:, None, None]).to(dtype)
+            return aligned((dist * self.decay[:, None, None]).to(dtype), self.alignment)
         return self._cached(('1d', length, dtype), build)
 
     def decay_1d_columns(self, height: int, width: int, dtype=None) -> torch.Tensor:
@@ -177,7 +257,8 @@ class RelPos2d(nn.Module):
 
         def build():
             mask = self.decay_1d(height, dtype)
-            return mask.expand(width, *mask.shape).reshape(1, -1, height, height)
+            return aligned(mask.expand(width, *mask.shape).reshape(1, -1, height, height),
+                           self.alignment)
         return self._cached(('1d_columns', height, width, dtype), build)
 
     def decay_2d(self, height: int, width: int, dtype=None) -> torch.Tensor:
@@ -185,8 +266,13 @@ class RelPos2d(nn.Module):
         dtype = dtype or self.decay.dtype
 
         def build():
-            return self.decay_2d_rows(height, width, 0, height * width).to(dtype)
+            return aligned(self.decay_2d_rows(height, width, 0, height * width).to(dtype),
+                           self.alignment)
         return self._cached(('2d', height, width, dtype), build)
+
+    @property
+    def alignment(self) -> int:
+        return mask_alignment(self.decay.device)
 
     def decay_2d_rows(self, height: int, width: int, start: int, stop: int) -> torch.Tensor:
         """Rows [start, stop) of :meth:`decay_2d`, built without the cache: (n, stop-start, H*W)."""
@@ -215,11 +301,14 @@ class MaSA(nn.Module):
         chunk_size: query tokens per block of the ``'chunked'`` implementation.
         max_column_mask_bytes: decomposed form, fused implementation: largest decay mask
             repeated per column that is cached to avoid copying q, k, v into column order.
+        cuda_backends: on CUDA, the SDPA kernels the fused calls may use, in order of
+            preference (``CUDA_BACKENDS``; see the module docstring for the default).
     """
 
     def __init__(self, embed_dims: int, num_heads: int, decomposed: bool,
                  attn_impl: str = 'auto', max_mask_bytes: int = 1 << 30,
-                 chunk_size: int = 1024, max_column_mask_bytes: int = 64 << 20):
+                 chunk_size: int = 1024, max_column_mask_bytes: int = 64 << 20,
+                 cuda_backends: tuple = ('efficient', 'math')):
         super().__init__()
         if embed_dims % num_heads or (embed_dims // num_heads) % 2:
             raise ValueError(
@@ -227,6 +316,11 @@ class MaSA(nn.Module):
                 f'heads of even size for the rotary pairs')
         if attn_impl not in ATTN_IMPLS:
             raise ValueError(f'MaSA: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+        unknown = [b for b in cuda_backends if b not in CUDA_BACKENDS]
+        if unknown or not cuda_backends:
+            raise ValueError(f'MaSA: cuda_backends={tuple(cuda_backends)!r} must name one or '
+                             f'more of {CUDA_BACKENDS}')
+        self.cuda_backends = tuple(cuda_backends)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.head_dims = embed_dims // num_heads
@@ -248,8 +342,8 @@ class MaSA(nn.Module):
 
     def resolve_impl(self, height: int, width: int, dtype: torch.dtype) -> str:
         """The implementation a forward at this size runs."""
-        if self.attn_impl == 'reference':
-            return 'reference'
+        if self.attn_impl in ('reference', 'flex'):
+            return self.attn_impl
         if self.decomposed:
             return 'sdpa'  # 1-D masks are small: 'chunked' only concerns full-form stages
         if self.attn_impl != 'auto':
@@ -274,16 +368,18 @@ class MaSA(nn.Module):
                 kr = rotate_pairs(k.view(shape), cos, sin)
             else:
                 phasor = relpos.phasor(H, W).unsqueeze(2)  # (H, W, 1, d/2)
-                qr = rotate_complex(q.view(shape), phasor)
-                kr = rotate_complex(k.view(shape), phasor)
+                qr = rotate_complex_(q.view(shape), phasor)
+                kr = rotate_complex_(k.view(shape), phasor)
             v = v.view(shape)
-            if self.decomposed:
+            if impl == 'flex':
+                out = self._flex(qr, kr, v, relpos)
+            elif self.decomposed:
                 out = self._sdpa_decomposed(qr, kr, v, relpos)
             elif impl == 'sdpa':
                 out = self._sdpa_full(qr, kr, v, relpos)
             else:
                 out = self._chunked_full(qr, kr, v, relpos)
-        return self.out_proj(out + lepe)
+        return self.out_proj(lepe.add_(out))  # in place: lepe is a conv output, not saved
 
     def _reference(self, q, k, v, sin, cos, relpos):
         """The official computation, step by step. (B, H, W, C) each -> (B, H, W, C)."""
@@ -324,29 +420,25 @@ class MaSA(nn.Module):
         B, H, W, n, d = qr.shape
         dtype = qr.dtype
         rows = lambda t: t.reshape(B * H, W, n, d).transpose(1, 2)  # noqa: E731
-        v1 = F.scaled_dot_product_attention(
-            rows(qr), rows(kr), rows(v), attn_mask=relpos.decay_1d(W, dtype)[None],
-            scale=self.scaling).transpose(1, 2).reshape(B, H, W, n, d)
+        v1 = sdpa(rows(qr), rows(kr), rows(v), relpos.decay_1d(W, dtype)[None], self.scaling,
+                  self.cuda_backends).transpose(1, 2).reshape(B, H, W, n, d)
         mask_bytes = W * n * H * H * torch.finfo(dtype).bits // 8
         if mask_bytes <= self.max_column_mask_bytes:
             cols = lambda t: t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)  # noqa: E731
-            out = F.scaled_dot_product_attention(
-                cols(qr), cols(kr), cols(v1), attn_mask=relpos.decay_1d_columns(H, W, dtype),
-                scale=self.scaling)  # (B, W*n, H, d)
+            out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d_columns(H, W, dtype),
+                       self.scaling, self.cuda_backends)  # (B, W*n, H, d)
             return out.transpose(1, 2).reshape(B, H, W, n * d)
         cols = lambda t: t.transpose(1, 2).reshape(B * W, H, n, d).transpose(1, 2)  # noqa: E731
-        out = F.scaled_dot_product_attention(
-            cols(qr), cols(kr), cols(v1), attn_mask=relpos.decay_1d(H, dtype)[None],
-            scale=self.scaling)  # (B*W, n, H, d)
+        out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d(H, dtype)[None],
+                   self.scaling, self.cuda_backends)  # (B*W, n, H, d)
         return out.transpose(1, 2).reshape(B, W, H, n * d).transpose(1, 2)
 
     def _sdpa_full(self, qr, kr, v, relpos):
         """(B, H, W, n, d) each -> (B, H, W, C)."""
         B, H, W, n, d = qr.shape
         tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
-        out = F.scaled_dot_product_attention(
-            tokens(qr), tokens(kr), tokens(v), attn_mask=relpos.decay_2d(H, W, qr.dtype)[None],
-            scale=self.scaling)  # (B, n, HW, d)
+        out = sdpa(tokens(qr), tokens(kr), tokens(v), relpos.decay_2d(H, W, qr.dtype)[None],
+                   self.scaling, self.cuda_backends)  # (B, n, HW, d)
         return out.transpose(1, 2).reshape(B, H, W, n * d)
 
     def _chunked_full(self, qr, kr, v, relpos):
@@ -356,9 +448,9 @@ class MaSA(nn.Module):
         q, k, v = tokens(qr), tokens(kr), tokens(v)
 
         def block(q_block, k, v, start, stop):
-            bias = relpos.decay_2d_rows(H, W, start, stop).to(q_block.dtype)
-            return F.scaled_dot_product_attention(
-                q_block, k, v, attn_mask=bias[None], scale=self.scaling)
+            bias = aligned(relpos.decay_2d_rows(H, W, start, stop).to(q_block.dtype),
+                           relpos.alignment)
+            return sdpa(q_block, k, v, bias[None], self.scaling, self.cuda_backends)
 
         outs = []
         for start in range(0, H * W, self.chunk_size):
@@ -370,4 +462,30 @@ class MaSA(nn.Module):
             else:
                 outs.append(block(q_block, k, v, start, stop))
         out = torch.cat(outs, dim=2)  # (B, n, HW, d)
+        return out.transpose(1, 2).reshape(B, H, W, n * d)
+
+    def _flex(self, qr, kr, v, relpos):
+        """Both forms with the decay from token indices: (B, H, W, n, d) each -> (B, H, W, C)."""
+        B, H, W, n, d = qr.shape
+        decay = relpos.decay
+        if not self.decomposed:
+            def manhattan(score, b, h, i, j):
+                dist = (i // W - j // W).abs() + (i % W - j % W).abs()
+                return score + dist * decay[h]
+
+            tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
+            out = flex(tokens(qr), tokens(kr), tokens(v), manhattan, self.scaling)
+            return out.transpose(1, 2).reshape(B, H, W, n * d)
+
+        def along_rows(score, b, h, i, j):
+            return score + (i - j).abs() * decay[h]
+
+        def along_columns(score, b, h, i, j):  # heads are (column, head) pairs
+            return score + (i - j).abs() * decay[h % n]
+
+        rows = lambda t: t.reshape(B * H, W, n, d).transpose(1, 2)  # noqa: E731
+        v1 = flex(rows(qr), rows(kr), rows(v), along_rows, self.scaling)
+        v1 = v1.transpose(1, 2).reshape(B, H, W, n, d)
+        cols = lambda t: t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)  # noqa: E731
+        out = flex(cols(qr), cols(kr), cols(v1), along_columns, self.scaling)
         return out.transpose(1, 2).reshape(B, H, W, n * d)
