@@ -59,3 +59,26 @@ def test_old_module_paths_work_with_a_deprecation_message(old, name, new):
     with pytest.warns(DeprecationWarning, match=f'{old} is deprecated .* import {new}'):
         module = importlib.import_module(old)
     assert getattr(module, name) is getattr(importlib.import_module(new), name)
+
+
+def test_backbone_imports_without_mmpretrain():
+    """A backbone-only environment (torch, mmengine, mmcv-lite) imports and builds the backbone;
+    the token-labeling classifier, which builds on mmpretrain, is simply not registered."""
+    import subprocess
+    import sys
+    code = '\n'.join([
+        'import importlib.util, sys',
+        'find_spec = importlib.util.find_spec',
+        "importlib.util.find_spec = lambda name, *a: None if name.split('.')[0] == "
+        "'mmpretrain' else find_spec(name, *a)",
+        "sys.modules['mmpretrain'] = None  # import mmpretrain now fails",
+        'import torch, rmt_mm, rmt_mm.models as models',
+        'from rmt_mm.registry import MODELS',
+        "print(sorted(models.__all__), MODELS.get('TokenLabelClassifier'))",
+        "print(models.RMT(arch='t')(torch.zeros(1, 3, 64, 64))[-1].shape)",
+    ])
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split('\n')[:2] == ["['RMT', 'RMTClsNeck'] None",
+                                             'torch.Size([1, 512, 2, 2])']

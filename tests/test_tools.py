@@ -4,6 +4,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from conftest import REPO
@@ -81,3 +82,16 @@ def test_metafiles_list_exactly_the_configs():
     leaves = sorted(osp.relpath(p, REPO) for task in ('cls', 'det', 'seg')
                     for p in glob.glob(osp.join(REPO, 'configs', task, '*.py')))
     assert sorted(listed) == leaves
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_cpu(tmp_path):
+    """The prepared GPU check runs end to end (tiny sizes, CPU) and reports every case."""
+    out = run_tool('tools/analysis_tools/gpu_check.py', '--device', 'cpu', '--small',
+                   '--runs', '1', '--out-dir', str(tmp_path))
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    assert report['failures'] == []
+    cases = {(r['case'], r['impl']) for r in report['equality']}
+    assert len(cases) == 5 * 3 and all(r['ok'] for r in report['equality'])
+    assert [r['impl'] for r in report['dense_step']] == ['reference', 'sdpa', 'chunked', 'auto']
+    assert '| RMT-tiny 2x3x64x96 | auto | fp32 |' in out

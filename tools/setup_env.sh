@@ -8,6 +8,8 @@
 #   RMT_VENV        where the venv lives (default: <repo>/.venv)
 #   RMT_PYTHON      interpreter used to create it (default: python3.11, then python3)
 #   RMT_WHEELS_DIR  folder searched for a prebuilt mmcv wheel (default: <repo>/../shared/wheels)
+#   RMT_CUDA        1: build mmcv with CUDA ops, 0: CPU ops (default: 1 when torch sees a GPU).
+#                   The prebuilt wheel holds CPU ops only, so it is never used with CUDA.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,27 +59,38 @@ step "install build tools (pip, setuptools<82, wheel, ninja)"
 step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
 "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 
+step "detect CUDA"
+CUDA="${RMT_CUDA:-$("$VENV/bin/python" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null || echo 0)}"
+echo "[setup]   CUDA ops for mmcv: $([ "$CUDA" = 1 ] && echo yes || echo no)"
+# mmcv reports 'not available' as its compiling CUDA version when its ops are CPU-only.
+MMCV_CHECK="import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'"
+if [ "$CUDA" = 1 ]; then
+  MMCV_CHECK="$MMCV_CHECK; assert mmcv.ops.get_compiling_cuda_version() != 'not available'"
+fi
+
 step "install mmcv==$MMCV_VERSION with compiled ops"
-if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; then
+if "$VENV/bin/python" -c "$MMCV_CHECK" >/dev/null 2>&1; then
   echo "[setup]   mmcv $MMCV_VERSION with ops already installed"
 else
   WHEEL=""
   TAG="$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
   ARCH="$(uname -m)"
-  if [ -d "$WHEELS_DIR" ]; then
+  if [ "$CUDA" = 1 ]; then
+    echo "[setup]   a GPU is present: the prebuilt wheel has CPU ops only, building with CUDA ops"
+  elif [ -d "$WHEELS_DIR" ]; then
     WHEEL="$(ls "$WHEELS_DIR"/mmcv-${MMCV_VERSION}-${TAG}-${TAG}-linux_${ARCH}.whl 2>/dev/null | head -n1 || true)"
   fi
   if [ -n "$WHEEL" ]; then
     echo "[setup]   using prebuilt wheel $WHEEL"
     "${PIP[@]}" --no-deps "$WHEEL"
   else
-    echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (30-60 minutes on 2 cores)"
+    [ "$CUDA" = 1 ] || echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (30-60 minutes on 2 cores)"
     BUILD="$(mktemp -d)"
     "$VENV/bin/python" -m pip download --no-deps --no-binary :all: -d "$BUILD" "mmcv==$MMCV_VERSION"
     tar -xzf "$BUILD"/mmcv-${MMCV_VERSION}.tar.gz -C "$BUILD"
     # torch >= 2.6 headers need C++20; mmcv 2.1.0 asks for C++14/17.
     sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-${MMCV_VERSION}/setup.py"
-    MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+    MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-$CUDA}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
       "$VENV/bin/python" -m pip wheel --no-build-isolation --no-deps -w "$BUILD/dist" "$BUILD/mmcv-${MMCV_VERSION}"
     "${PIP[@]}" --no-deps "$BUILD"/dist/mmcv-${MMCV_VERSION}-*.whl
     rm -rf "$BUILD"
@@ -93,12 +106,15 @@ step "install rmt_mm (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 
 step "check the environment"
-PINNED="torch=$TORCH_VERSION torchvision=$TORCHVISION_VERSION mmcv=$MMCV_VERSION mmengine=0.10.7 mmdet=3.3.0 mmseg=1.2.2 mmpretrain=1.2.0" \
+RMT_CUDA_OPS="$CUDA" PINNED="torch=$TORCH_VERSION torchvision=$TORCHVISION_VERSION mmcv=$MMCV_VERSION mmengine=0.10.7 mmdet=3.3.0 mmseg=1.2.2 mmpretrain=1.2.0" \
   "$VENV/bin/python" - <<'PY'
 import importlib, os
 import torch, torchvision, mmcv, mmengine, mmdet, mmseg, mmpretrain
-from mmcv.ops import nms, RoIAlign  # compiled ops must import
+from mmcv.ops import nms, RoIAlign, get_compiling_cuda_version  # compiled ops must import
 import rmt_mm
+if os.environ["RMT_CUDA_OPS"] == "1" and get_compiling_cuda_version() == "not available":
+    raise SystemExit("[setup]   a GPU is present but mmcv's ops were built without CUDA; "
+                     "rerun with FORCE_CUDA=1 after removing mmcv (pip uninstall mmcv)")
 pinned = dict(item.split("=") for item in os.environ["PINNED"].split())
 found = {name: importlib.import_module(name).__version__ for name in pinned}
 wrong = [f"{name} {found[name]} (pinned: {want})" for name, want in pinned.items()
