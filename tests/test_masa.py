@@ -1,4 +1,5 @@
-"""MaSA implementations agree: sdpa and chunked against the official-equivalent reference."""
+"""MaSA implementations agree: sdpa, query_blocked and flex against the official-equivalent
+reference."""
 import copy
 
 import pytest
@@ -20,7 +21,7 @@ def _pair(decomposed, impl, dims=32, heads=4, **cfg):
 
 
 CASES = [(True, 'sdpa', {}), (False, 'sdpa', {}),
-         (False, 'chunked', dict(chunk_size=7)), (False, 'auto', dict(max_mask_bytes=0))]
+         (False, 'query_blocked', dict(chunk_size=7)), (False, 'auto', dict(max_mask_bytes=0))]
 
 
 @pytest.mark.parametrize('decomposed, impl, cfg', CASES)
@@ -39,15 +40,15 @@ def test_forward_and_grads_match_reference(decomposed, impl, cfg, size):
         torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=name)
 
 
-def test_auto_picks_chunked_only_for_large_full_masks():
+def test_auto_picks_query_blocks_only_for_large_full_masks():
     full = MaSA(32, 4, decomposed=False, max_mask_bytes=4 * 100 * 100 * 4)
     assert full.resolve_impl(10, 10, torch.float32) == 'sdpa'
-    assert full.resolve_impl(10, 11, torch.float32) == 'chunked'
+    assert full.resolve_impl(10, 11, torch.float32) == 'query_blocked'
     assert MaSA(32, 4, decomposed=True).resolve_impl(500, 500, torch.float32) == 'sdpa'
-    chunked = MaSA(32, 4, decomposed=True, attn_impl='chunked')
-    assert chunked.resolve_impl(500, 500, torch.float32) == 'sdpa'  # 1-D masks stay fused
-    assert MaSA(32, 4, decomposed=False, attn_impl='chunked').resolve_impl(
-        2, 2, torch.float32) == 'chunked'
+    blocked = MaSA(32, 4, decomposed=True, attn_impl='query_blocked')
+    assert blocked.resolve_impl(500, 500, torch.float32) == 'sdpa'  # 1-D masks stay fused
+    assert MaSA(32, 4, decomposed=False, attn_impl='query_blocked').resolve_impl(
+        2, 2, torch.float32) == 'query_blocked'
     with pytest.raises(ValueError, match="attn_impl='flash' is not one of"):
         MaSA(32, 4, decomposed=True, attn_impl='flash')
 
@@ -109,6 +110,38 @@ def test_flex_matches_reference_compiled_on_cpu(decomposed):
             torch.testing.assert_close(flex(x, relpos), ref(x, relpos), atol=1e-5, rtol=0)
     with pytest.raises(RuntimeError, match="attn_impl='flex' on CPU runs inference only"):
         flex(torch.randn(1, 3, 4, 32, requires_grad=True), relpos)
+
+
+def test_old_names_keep_working_with_a_deprecation_message():
+    with pytest.warns(DeprecationWarning, match="attn_impl='chunked' is renamed 'query_blocked'"):
+        masa = MaSA(32, 4, decomposed=False, attn_impl='chunked')
+    assert masa.attn_impl == 'query_blocked'
+    with pytest.warns(DeprecationWarning, match="RMT: attn_impl='chunked' is renamed"):
+        model = RMT(arch=TINY_ARCH, attn_impl='chunked')
+    assert {m.attn_impl for m in model.modules() if isinstance(m, MaSA)} == {'query_blocked'}
+    from rmt_mm.models.layers import DWConv2d
+    from rmt_mm.models.layers.masa import DWConv2d as old_home
+    assert old_home is DWConv2d
+
+
+def test_arch_dicts_take_the_official_or_our_key_for_the_decomposed_stages():
+    official = dict(TINY_ARCH)
+    ours = {('decomposed' if k == 'chunkwise_recurrents' else k): v for k, v in official.items()}
+    assert 'chunkwise_recurrents' in official and 'decomposed' in ours
+    assert RMT.parse_arch(official) == RMT.parse_arch(ours)
+    assert RMT.parse_arch(ours)['decomposed'] == official['chunkwise_recurrents']
+    with pytest.raises(ValueError, match="gives both 'chunkwise_recurrents' and 'decomposed'"):
+        RMT.parse_arch(dict(official, decomposed=ours['decomposed']))
+
+
+@pytest.mark.parametrize('attn_impl, fuse_residual, fused', [
+    ('auto', None, True), ('reference', None, False), ('reference', True, True),
+    ('auto', False, False)])
+def test_fuse_residual_is_one_switch(attn_impl, fuse_residual, fused):
+    from rmt_mm.models.layers import DWConv2d
+    model = RMT(arch=TINY_ARCH, attn_impl=attn_impl, fuse_residual=fuse_residual)
+    residual = [m for m in model.modules() if isinstance(m, DWConv2d) and m.residual]
+    assert residual and {m.fuse_residual for m in residual} == {fused}
 
 
 def test_relpos_cache_reused_and_bounded():

@@ -335,7 +335,7 @@ def test_channel_mismatch_is_a_clear_error(config, change, message):
     (dict(arch='x'), "unknown arch 'x'"),
     (dict(out_indices=(0, 4)), r'out_indices \(0, 4\) must be stage indices'),
     (dict(frozen_stages=5), 'frozen_stages must be an int in'),
-    (dict(attn_cfg=dict(attn_impl='chunked')), 'attn_impl is a backbone argument'),
+    (dict(attn_cfg=dict(attn_impl='query_blocked')), 'attn_impl is a backbone argument'),
 ])
 def test_bad_backbone_settings_name_the_field(kwargs, message):
     from rmt_mm.models import RMT

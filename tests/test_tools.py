@@ -33,14 +33,14 @@ def test_benchmark_backbone_table_and_json(tmp_path):
     out_json = tmp_path / 'bench.json'
     out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--size', '64',
                    '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
-                   'reference', 'auto', 'chunked', '--peers', 'ConvNeXt:atto',
+                   'reference', 'auto', 'query_blocked', '--peers', 'ConvNeXt:atto',
                    '--out', str(out_json))
-    assert '| infer | RMT-T | reference |' in out and '| train | RMT-T | chunked |' in out
+    assert '| infer | RMT-T | reference |' in out and '| train | RMT-T | query_blocked |' in out
     assert '| train | ConvNeXt:atto | - |' in out and 'img/s vs ConvNeXt:atto' in out
     report = json.loads(out_json.read_text())
     assert [(r['mode'], r['model'], r['impl']) for r in report['results']] == [
         (mode, model, impl) for mode in ('infer', 'train')
-        for model, impl in [('RMT-T', 'reference'), ('RMT-T', 'auto'), ('RMT-T', 'chunked'),
+        for model, impl in [('RMT-T', 'reference'), ('RMT-T', 'auto'), ('RMT-T', 'query_blocked'),
                             ('ConvNeXt:atto', None)]]
     assert all(r['peak_memory_mib'] > 0 and r['images_per_second'] > 0
                for r in report['results'])
@@ -93,5 +93,6 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     assert report['failures'] == []
     cases = {(r['case'], r['impl']) for r in report['equality']}
     assert len(cases) == 5 * 3 and all(r['ok'] for r in report['equality'])
-    assert [r['impl'] for r in report['dense_step']] == ['reference', 'sdpa', 'chunked', 'auto']
+    assert [r['impl'] for r in report['dense_step']] == [
+        'reference', 'sdpa', 'query_blocked', 'auto']
     assert '| RMT-tiny 2x3x64x96 | auto | fp32 |' in out

@@ -27,7 +27,7 @@ import torch
 from rmt_mm.models.backbones import RMT
 from rmt_mm.models.layers.masa import MaSA, RelPos2d
 
-IMPLS = ('sdpa', 'chunked', 'auto', 'flex')
+IMPLS = ('sdpa', 'query_blocked', 'auto', 'flex')
 TINY = dict(embed_dims=[32, 32, 64, 64], depths=[1, 1, 1, 1], num_heads=[2, 2, 4, 4],
             init_values=[2] * 4, heads_ranges=[4] * 4, mlp_ratios=[2] * 4,
             chunkwise_recurrents=[True, True, False, False], layerscales=[False] * 4)

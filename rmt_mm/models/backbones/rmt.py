@@ -17,10 +17,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from rmt_mm.registry import MODELS
 
-from ..layers.masa import ATTN_IMPLS, DWConv2d, MaSA, RelPos2d
+from ..layers.dwconv import DWConv2d
+from ..layers.masa import MaSA, RelPos2d, check_attn_impl
 
 ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
-             'mlp_ratios', 'chunkwise_recurrents', 'layerscales')
+             'mlp_ratios', 'decomposed', 'layerscales')
+# The official name of `decomposed` (per stage: MaSA along W then H instead of over all
+# tokens); arch dicts written with it are accepted as they are.
+OFFICIAL_ARCH_KEYS = {'chunkwise_recurrents': 'decomposed'}
 NUM_STAGES = 4
 
 
@@ -31,7 +35,7 @@ def _official_arch(embed_dims, depths, num_heads, heads_ranges, mlp_ratios,
     return dict(
         embed_dims=embed_dims, depths=depths, num_heads=num_heads, init_values=[2] * NUM_STAGES,
         heads_ranges=heads_ranges, mlp_ratios=mlp_ratios,
-        chunkwise_recurrents=[i < decomposed_stages for i in range(NUM_STAGES)],
+        decomposed=[i < decomposed_stages for i in range(NUM_STAGES)],
         layerscales=[i >= NUM_STAGES - layerscale_stages for i in range(NUM_STAGES)],
         layer_init_values=1e-6, drop_path_rate=drop_path_rate)
 
@@ -39,11 +43,11 @@ def _official_arch(embed_dims, depths, num_heads, heads_ranges, mlp_ratios,
 class FFN(nn.Module):
     """fc1 -> GELU -> h + DWConv3x3(h) -> fc2 on (B, H, W, C)."""
 
-    def __init__(self, embed_dims: int, hidden_dims: int, fused: bool = True):
+    def __init__(self, embed_dims: int, hidden_dims: int, fuse_residual: bool = True):
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.act = nn.GELU()
-        self.dwconv = DWConv2d(hidden_dims, 3, residual=True, fuse_residual=fused)
+        self.dwconv = DWConv2d(hidden_dims, 3, residual=True, fuse_residual=fuse_residual)
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,16 +67,14 @@ class RetBlock(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, decomposed: bool,
                  drop_path: float = 0., layerscale: bool = False,
-                 layer_init_values: float = 1e-6, attn_cfg: dict | None = None):
+                 layer_init_values: float = 1e-6, attn_cfg: dict | None = None,
+                 fuse_residual: bool = True):
         super().__init__()
-        attn_cfg = attn_cfg or {}
-        # The reference implementation keeps the official, unfused residual additions too.
-        fused = attn_cfg.get('attn_impl', 'auto') != 'reference'
-        self.pos = DWConv2d(embed_dims, 3, residual=True, fuse_residual=fused)  # CPE
+        self.pos = DWConv2d(embed_dims, 3, residual=True, fuse_residual=fuse_residual)  # CPE
         self.retention_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.retention = MaSA(embed_dims, num_heads, decomposed, **attn_cfg)
+        self.retention = MaSA(embed_dims, num_heads, decomposed, **(attn_cfg or {}))
         self.final_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.ffn = FFN(embed_dims, ffn_dims, fused)
+        self.ffn = FFN(embed_dims, ffn_dims, fuse_residual)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.layerscale = layerscale
         if layerscale:
@@ -113,13 +115,13 @@ class RMTStage(nn.Module):
                  heads_range: float, ffn_dims: int, decomposed: bool,
                  drop_paths: Sequence[float], layerscale: bool, layer_init_values: float,
                  out_dims: int | None, norm_cfg: dict, with_cp: bool,
-                 attn_cfg: dict | None):
+                 attn_cfg: dict | None, fuse_residual: bool = True):
         super().__init__()
         # The name `Relpos` is the official one; it keeps checkpoint keys unchanged.
         self.Relpos = RelPos2d(embed_dims, num_heads, init_value, heads_range)
         self.blocks = ModuleList([
             RetBlock(embed_dims, num_heads, ffn_dims, decomposed, drop_paths[k], layerscale,
-                     layer_init_values, attn_cfg) for k in range(depth)
+                     layer_init_values, attn_cfg, fuse_residual) for k in range(depth)
         ])
         self.downsample = Downsample(embed_dims, out_dims, norm_cfg) if out_dims else None
         self.with_cp = with_cp
@@ -154,11 +156,14 @@ class RMT(BaseModule):
         norm_cfg (dict): norm of the stem and downsampling convs (official: BN in the
             classifier, SyncBN in the dense backbones).
         with_cp (bool | Sequence[bool]): gradient checkpointing of the blocks, per stage.
-        attn_impl (str): MaSA implementation, one of ``'auto'``, ``'sdpa'``, ``'chunked'``,
-            ``'flex'``, ``'reference'`` (see :mod:`rmt_mm.models.layers.masa`). All give the
-            same numbers.
+        attn_impl (str): MaSA implementation, one of ``'auto'``, ``'sdpa'``,
+            ``'query_blocked'``, ``'flex'``, ``'reference'`` (see
+            :mod:`rmt_mm.models.layers.masa`). All give the same numbers.
         attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``,
             ``max_column_mask_bytes``, ``cuda_backends``).
+        fuse_residual (bool, optional): compute the residual sums around the depthwise convs
+            (CPE and FFN) inside their kernels (the same numbers, one pass less); ``None``: yes,
+            except with ``attn_impl='reference'``, which keeps the official separate additions.
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
             official or rmt_mm checkpoints
             (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).
@@ -193,6 +198,7 @@ class RMT(BaseModule):
                  with_cp: bool | Sequence[bool] = False,
                  attn_impl: str = 'auto',
                  attn_cfg: dict | None = None,
+                 fuse_residual: bool | None = None,
                  init_cfg: dict | list | None = None):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self.parse_arch(arch)
@@ -205,8 +211,9 @@ class RMT(BaseModule):
             raise ValueError(f'RMT: frozen_stages must be an int in [-1, {NUM_STAGES}] '
                              f'(-1: nothing, 0: stem, k: stem + stages 0..k-1), '
                              f'got {frozen_stages!r}')
-        if attn_impl not in ATTN_IMPLS:
-            raise ValueError(f'RMT: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+        attn_impl = check_attn_impl(attn_impl, 'RMT')
+        if fuse_residual is None:
+            fuse_residual = attn_impl != 'reference'
         if isinstance(with_cp, bool):
             with_cp = [with_cp] * NUM_STAGES
         if len(with_cp) != NUM_STAGES:
@@ -243,12 +250,13 @@ class RMT(BaseModule):
                 num_heads=arch['num_heads'][i], init_value=arch['init_values'][i],
                 heads_range=arch['heads_ranges'][i],
                 ffn_dims=int(arch['mlp_ratios'][i] * self.embed_dims[i]),
-                decomposed=arch['chunkwise_recurrents'][i],
+                decomposed=arch['decomposed'][i],
                 drop_paths=dpr[first:first + self.depths[i]],
                 layerscale=arch['layerscales'][i],
                 layer_init_values=arch['layer_init_values'],
                 out_dims=self.embed_dims[i + 1] if i < NUM_STAGES - 1 else None,
-                norm_cfg=norm_cfg, with_cp=with_cp[i], attn_cfg=attn_cfg))
+                norm_cfg=norm_cfg, with_cp=with_cp[i], attn_cfg=attn_cfg,
+                fuse_residual=fuse_residual))
         if out_norm:
             # Official dense backbones keep a LayerNorm for every stage, used or not, so
             # their checkpoints load; only the ones in out_indices run.
@@ -267,6 +275,13 @@ class RMT(BaseModule):
             return copy.deepcopy(cls.arch_zoo[key])
         if not isinstance(arch, dict):
             raise ValueError(f'RMT: arch must be one of {names} or a dict, got {arch!r}')
+        arch = dict(arch)
+        for official, ours in OFFICIAL_ARCH_KEYS.items():
+            if official in arch:
+                if ours in arch:
+                    raise ValueError(f'RMT: arch dict gives both {official!r} and {ours!r} '
+                                     f'(the same setting, official and rmt_mm name); keep one')
+                arch[ours] = arch.pop(official)
         missing = [k for k in ARCH_KEYS if k not in arch]
         unknown = [k for k in arch if k not in ARCH_KEYS + ('drop_path_rate', 'layer_init_values')]
         if missing or unknown:

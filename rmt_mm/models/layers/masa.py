@@ -9,19 +9,22 @@ Everything about MaSA lives here: the per-stage rotary tables and Manhattan deca
 
 Three implementations compute the same numbers (``attn_impl``):
 
-- ``'reference'``: the official computation step by step (materialised logits, softmax, matmul;
-  in the backbone also the separate residual additions around the depthwise convs); kept as
-  the ground truth the tests and benchmarks compare against.
+- ``'reference'``: the official computation step by step (materialised logits, softmax,
+  matmul); kept as the ground truth the tests and benchmarks compare against. A backbone
+  built with it also keeps the official separate residual additions around its depthwise
+  convs (``RMT(fuse_residual=None)``).
 - ``'sdpa'``: fused ``scaled_dot_product_attention`` with the cached decay as an additive float
   bias, laid out so that no head permute is needed.
-- ``'chunked'``: full form, queries in blocks with the decay of each block built on the fly
-  and recomputed in backward, so memory no longer grows with the square of the token count
-  (decomposed stages, whose masks are 1-D, run ``'sdpa'``).
+- ``'query_blocked'``: full form, queries in blocks with the decay of each block built on the
+  fly and recomputed in backward, so memory no longer grows with the square of the token
+  count. Decomposed stages, whose masks are 1-D and small, run ``'sdpa'``. (Named
+  ``'chunked'`` before; that name still works with a deprecation message. It is unrelated to
+  the official arch key ``chunkwise_recurrents``, which means the decomposed form.)
 - ``'flex'``: ``torch.nn.attention.flex_attention`` with the decay computed from the token
   indices in a ``score_mod``: no mask tensor at all, for both forms. It always runs compiled
   (on its own or inside a compiled model); on CPU torch supports it for inference only.
-- ``'auto'`` (default): ``'sdpa'``, and ``'chunked'`` for a full-form stage whose decay mask
-  would exceed ``max_mask_bytes``.
+- ``'auto'`` (default): ``'sdpa'``, and ``'query_blocked'`` for a full-form stage whose decay
+  mask would exceed ``max_mask_bytes``.
 
 On CUDA the fused calls choose their kernels explicitly (``cuda_backends``): recent torch
 prefers cuDNN attention on Hopper, whose masked path has open reports of NaN gradients and
@@ -32,6 +35,7 @@ passed as a view, because that kernel needs aligned mask strides and would other
 mask on every call (stage widths 28, 14, 7 and most detection sizes are not multiples of 8).
 """
 import functools
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -39,7 +43,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'chunked', 'flex')
+from .dwconv import DWConv2d
+
+ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'query_blocked', 'flex')
+RENAMED_IMPLS = {'chunked': 'query_blocked'}
 CUDA_BACKENDS = ('efficient', 'math', 'flash', 'cudnn')
 
 
@@ -85,6 +92,19 @@ def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 def exporting() -> bool:
     """Whether the model is being traced for export (ONNX or torch.export)."""
     return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
+def check_attn_impl(attn_impl: str, owner: str) -> str:
+    """``attn_impl`` checked, a renamed one mapped to its name (with a deprecation message)."""
+    if attn_impl in RENAMED_IMPLS:
+        new = RENAMED_IMPLS[attn_impl]
+        warnings.warn(f'{owner}: attn_impl={attn_impl!r} is renamed {new!r} (full-form MaSA '
+                      f'in query blocks); the old name will be removed in the next release',
+                      DeprecationWarning, stacklevel=3)
+        return new
+    if attn_impl not in ATTN_IMPLS:
+        raise ValueError(f'{owner}: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+    return attn_impl
 
 
 def mask_alignment(device: torch.device) -> int:
@@ -142,38 +162,6 @@ def flex(q, k, v, score_mod, scale):
         raise RuntimeError("MaSA: attn_impl='flex' on CPU runs inference only (torch's CPU "
                            "flex attention has no backward); train with attn_impl='auto'")
     return _compiled_flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
-
-
-class DWConv2d(nn.Module):
-    """Depthwise conv on channels-last maps: (B, H, W, C) -> (B, H, W, C).
-
-    A module of its own (``.conv``) so that official checkpoint keys load unchanged. With
-    ``residual=True`` it returns ``x + conv(x)``; ``fuse_residual`` computes that as one conv
-    whose kernel centre is raised by 1, the same sum without a pass over the tensor for the
-    addition (the official computation adds separately, which ``fuse_residual=False`` keeps).
-    """
-
-    def __init__(self, channels: int, kernel_size: int, residual: bool = False,
-                 fuse_residual: bool = True):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            channels, channels, kernel_size, 1, kernel_size // 2, groups=channels)
-        self.residual = residual
-        self.fuse_residual = fuse_residual
-        if residual and fuse_residual:
-            # The identity kernel, built once; not persistent, so checkpoint keys stay official.
-            identity = torch.zeros_like(self.conv.weight)
-            identity[:, :, kernel_size // 2, kernel_size // 2] = 1
-            self.register_buffer('identity', identity, persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.conv.weight
-        if self.residual and self.fuse_residual:
-            weight = weight + self.identity
-        out = F.conv2d(x.permute(0, 3, 1, 2), weight, self.conv.bias,
-                       padding=self.conv.padding, groups=self.conv.groups)
-        out = out.permute(0, 2, 3, 1)
-        return x + out if self.residual and not self.fuse_residual else out
 
 
 class RelPos2d(nn.Module):
@@ -297,8 +285,8 @@ class MaSA(nn.Module):
             over all tokens (official ``VisionRetentionAll``) if False.
         attn_impl: one of ``ATTN_IMPLS`` (see the module docstring).
         max_mask_bytes: with ``attn_impl='auto'``, a full-form stage whose cached decay mask
-            would be larger than this runs ``'chunked'``.
-        chunk_size: query tokens per block of the ``'chunked'`` implementation.
+            would be larger than this runs ``'query_blocked'``.
+        chunk_size: query tokens per block of the ``'query_blocked'`` implementation.
         max_column_mask_bytes: decomposed form, fused implementation: largest decay mask
             repeated per column that is cached to avoid copying q, k, v into column order.
         cuda_backends: on CUDA, the SDPA kernels the fused calls may use, in order of
@@ -314,8 +302,7 @@ class MaSA(nn.Module):
             raise ValueError(
                 f'MaSA: embed_dims ({embed_dims}) must split into num_heads ({num_heads}) '
                 f'heads of even size for the rotary pairs')
-        if attn_impl not in ATTN_IMPLS:
-            raise ValueError(f'MaSA: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
+        attn_impl = check_attn_impl(attn_impl, 'MaSA')
         unknown = [b for b in cuda_backends if b not in CUDA_BACKENDS]
         if unknown or not cuda_backends:
             raise ValueError(f'MaSA: cuda_backends={tuple(cuda_backends)!r} must name one or '
@@ -345,12 +332,12 @@ class MaSA(nn.Module):
         if self.attn_impl in ('reference', 'flex'):
             return self.attn_impl
         if self.decomposed:
-            return 'sdpa'  # 1-D masks are small: 'chunked' only concerns full-form stages
+            return 'sdpa'  # 1-D masks are small: query blocks only concern full-form stages
         if self.attn_impl != 'auto':
             return self.attn_impl
         tokens = height * width
         mask_bytes = self.num_heads * tokens * tokens * torch.finfo(dtype).bits // 8
-        return 'chunked' if mask_bytes > self.max_mask_bytes else 'sdpa'
+        return 'query_blocked' if mask_bytes > self.max_mask_bytes else 'sdpa'
 
     def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
         B, H, W, C = x.shape
@@ -378,7 +365,7 @@ class MaSA(nn.Module):
             elif impl == 'sdpa':
                 out = self._sdpa_full(qr, kr, v, relpos)
             else:
-                out = self._chunked_full(qr, kr, v, relpos)
+                out = self._query_blocked_full(qr, kr, v, relpos)
         return self.out_proj(lepe.add_(out))  # in place: lepe is a conv output, not saved
 
     def _reference(self, q, k, v, sin, cos, relpos):
@@ -441,7 +428,7 @@ class MaSA(nn.Module):
                    self.scaling, self.cuda_backends)  # (B, n, HW, d)
         return out.transpose(1, 2).reshape(B, H, W, n * d)
 
-    def _chunked_full(self, qr, kr, v, relpos):
+    def _query_blocked_full(self, qr, kr, v, relpos):
         """Query blocks with their decay rows built on the fly: (B, H, W, n, d) -> (B, H, W, C)."""
         B, H, W, n, d = qr.shape
         tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
