@@ -115,8 +115,7 @@ def test_train_and_test_tools_end_to_end(tmp_path):
 
 @pytest.mark.parametrize('variant', 'TS')
 def test_flops_equal_fvcore_count_of_official_model(variant):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    from get_flops import complexity
+    from rmt_mm.apis.analysis import complexity
     with open(fixture_path('official_archs.json')) as f:
         official = json.load(f)[variant]
     result = complexity(CLS_CONFIGS[variant.lower()])

@@ -18,7 +18,7 @@ def run_tool(*args, timeout=600):
 
 
 def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
-    out = run_tool('tools/visualize_decay.py', '--arch', 't', '--image-size', '96', '128',
+    out = run_tool('tools/visualize_decay.py', '--arch', 't', '--shape', '96', '128',
                    '--query', '0.25', '0.75', '--out-dir', str(tmp_path))
     assert 'overview' in out
     for i in range(4):
@@ -31,7 +31,7 @@ def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
 
 def test_benchmark_backbone_table_and_json(tmp_path):
     out_json = tmp_path / 'bench.json'
-    out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--size', '64',
+    out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--shape', '64',
                    '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
                    'reference', 'auto', 'query_blocked', '--peers', 'ConvNeXt:atto',
                    '--out', str(out_json))
@@ -96,3 +96,26 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     assert [r['impl'] for r in report['dense_step']] == [
         'reference', 'sdpa', 'query_blocked', 'auto']
     assert '| RMT-tiny 2x3x64x96 | auto | fp32 |' in out
+
+
+def test_old_option_names_are_accepted_with_a_message_and_outputs_go_to_work_dirs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'visualize_decay.py'), '--arch', 't',
+         '--image-size', '64', '96'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '--image-size is renamed --shape' in result.stderr
+    assert sorted(p.name for p in (tmp_path / 'work_dirs' / 'decay_maps').iterdir()) == [
+        'decay_overview.png'] + [f'decay_stage{i}.png' for i in range(4)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['work_dirs']
+
+
+def test_shape_argument_has_one_name():
+    import argparse
+
+    from rmt_mm.apis.cli import add_shape_argument
+    parser = add_shape_argument(argparse.ArgumentParser(prog='tool'), [224, 224],
+                                old_names=('--size', ))
+    assert parser.parse_args([]).shape == [224, 224]
+    assert parser.parse_args(['--shape', '64', '96']).shape == [64, 96]
+    with pytest.warns(FutureWarning, match='tool: --size is renamed --shape'):
+        assert parser.parse_args(['--size', '32', '48']).shape == [32, 48]

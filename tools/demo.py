@@ -10,6 +10,8 @@ The config's default_scope decides the task.
 import argparse
 import os.path as osp
 
+from rmt_mm.apis.cli import default_output, prepare_output
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__,
@@ -17,30 +19,13 @@ def parse_args():
     parser.add_argument('image', help='image file')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='output picture (default: IMAGE_NAME_pred.png here)')
+    parser.add_argument('--out', help='output picture (default: '
+                        'work_dirs/demo/IMAGE_NAME_pred.png)')
     parser.add_argument('--device', default=None, help='default: cuda:0 if available, else cpu')
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: box score '
                         'threshold')
     parser.add_argument('--topk', type=int, default=5, help='classification: classes shown')
     return parser.parse_args()
-
-
-def predict(cfg, checkpoint: str, image_path: str, device: str):
-    """(model, data sample with predictions) with the task library's own inference API."""
-    scope = cfg.default_scope
-    if scope == 'mmdet':
-        from mmdet.apis import inference_detector, init_detector
-        model = init_detector(cfg, checkpoint, device=device)
-        return model, inference_detector(model, image_path)
-    if scope == 'mmseg':
-        from mmseg.apis import inference_model, init_model
-        model = init_model(cfg, checkpoint, device=device)
-        return model, inference_model(model, image_path)
-    from mmpretrain.apis import ImageClassificationInferencer
-    inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint, device=device)
-    # mmpretrain keeps the class names on the inferencer, not on the model.
-    inferencer.model.dataset_meta = dict(classes=inferencer.classes)
-    return inferencer.model, inferencer(image_path, return_datasamples=True)[0]
 
 
 def main():
@@ -49,13 +34,15 @@ def main():
     import torch
 
     from rmt_mm.apis import check_checkpoint_path, load_config
+    from rmt_mm.utils.tasks import get_task
     from rmt_mm.utils.visualization import build_drawer, draw_sample
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image {args.image} does not exist')
     check_checkpoint_path(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config)
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    model, sample = predict(cfg, args.checkpoint, args.image, device)
+    # The task library's own inference API.
+    model, sample = get_task(cfg).predict(cfg, args.checkpoint, args.image, device)
 
     meta = dict(model.dataset_meta or {})
     if not meta.get('classes'):
@@ -65,7 +52,8 @@ def main():
     image = mmcv.imread(args.image, channel_order='rgb')
     drawn = draw_sample(drawer, cfg.default_scope, image, sample, draw_gt=False,
                         score_thr=args.score_thr, topk=args.topk)
-    out = args.out or osp.splitext(osp.basename(args.image))[0] + '_pred.png'
+    out = prepare_output(args.out or default_output(
+        'demo', osp.splitext(osp.basename(args.image))[0] + '_pred.png'))
     mmcv.imwrite(drawn[..., ::-1], out)
     print(f'predictions of {osp.basename(args.checkpoint)} on {args.image} -> {out} '
           f'({drawn.shape[1]}x{drawn.shape[0]})')

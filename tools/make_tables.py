@@ -14,20 +14,14 @@ import argparse
 import glob
 import json
 import os.path as osp
-import sys
+
+from rmt_mm.apis.analysis import complexity, count_params
+from rmt_mm.apis.cli import default_output, prepare_output
+from rmt_mm.utils.tasks import get_task
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from get_flops import complexity, count_params  # noqa: E402
-
-# metric key in mmengine's logs -> (column, scale to the paper's unit)
-METRICS = {
-    'mmpretrain': [('accuracy/top1', 'top-1', 1.0)],
-    'mmdet': [('coco/bbox_mAP', 'box AP', 100.0), ('coco/segm_mAP', 'mask AP', 100.0)],
-    'mmseg': [('mIoU', 'mIoU', 1.0)],
-}
-TITLES = {'mmpretrain': 'ImageNet-1k classification', 'mmdet': 'COCO detection and instance '
-          'segmentation', 'mmseg': 'ADE20K semantic segmentation'}
+SCOPES = ('mmpretrain', 'mmdet', 'mmseg')  # table order
+# our column -> the metric's name in model-index.yml (the paper's results)
 PAPER_METRICS = {'top-1': 'Top 1 Accuracy', 'box AP': 'box AP', 'mask AP': 'mask AP',
                  'mIoU': 'mIoU'}
 
@@ -82,9 +76,10 @@ def collect(spec: str, papers: dict[str, dict], flops: bool) -> dict:
     if name not in papers and spec.count('='):
         raise ValueError(f'{name!r} is not a model of model-index.yml; known: '
                          f'{sorted(papers)}')
-    metrics = last_metrics(work_dir, [k for k, _, _ in METRICS[scope]])
+    task = get_task(scope)
+    metrics = last_metrics(work_dir, [k for k, _, _ in task.metrics])
     row = dict(name=name, work_dir=work_dir, scope=scope, paper=papers.get(name),
-               results={col: metrics[k] * scale for k, col, scale in METRICS[scope]
+               results={col: metrics[k] * scale for k, col, scale in task.metrics
                         if k in metrics})
     if flops:  # builds the model once for both figures
         result = complexity(config)
@@ -109,11 +104,11 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 def tables(rows: list[dict]):
     """{scope: (header, [[cell, ...], ...])}: ours next to the paper's, per task."""
     out = {}
-    for scope in ('mmpretrain', 'mmdet', 'mmseg'):
+    for scope in SCOPES:
         group = [r for r in rows if r['scope'] == scope]
         if not group:
             continue
-        columns = [col for _, col, _ in METRICS[scope]]
+        columns = [col for _, col, _ in get_task(scope).metrics]
         header = ['model', 'params (M)', 'paper params (M)', 'FLOPs (G)', 'paper FLOPs (G)']
         for col in columns:
             header += [col, f'paper {col}']
@@ -139,7 +134,7 @@ def tables(rows: list[dict]):
 def to_markdown(grouped) -> str:
     parts = []
     for scope, (header, body) in grouped.items():
-        parts.append(f'### {TITLES[scope]}\n')
+        parts.append(f'### {get_task(scope).title}\n')
         parts.append('| ' + ' | '.join(header) + ' |')
         parts.append('|' + '---|' * len(header))
         parts += ['| ' + ' | '.join(cells) + ' |' for cells in body]
@@ -152,7 +147,7 @@ def to_latex(grouped) -> str:
     for scope, (header, body) in grouped.items():
         def esc(text):
             return str(text).replace('_', r'\_').replace('%', r'\%')
-        parts += [r'\begin{table}[t]', r'\centering', f'\\caption{{{TITLES[scope]}}}',
+        parts += [r'\begin{table}[t]', r'\centering', f'\\caption{{{get_task(scope).title}}}',
                   r'\begin{tabular}{l' + 'r' * (len(header) - 1) + '}', r'\toprule',
                   ' & '.join(esc(h) for h in header) + r' \\', r'\midrule']
         parts += [' & '.join(esc(c) for c in cells) + r' \\' for cells in body]
@@ -166,14 +161,15 @@ def main(argv=None):
     parser.add_argument('runs', nargs='+', metavar='WORK_DIR[=MODEL]')
     parser.add_argument('--flops', action='store_true', help="count FLOPs at the paper's "
                         'input size')
-    parser.add_argument('--out', default='tables', help='writes OUT.md and OUT.tex')
+    parser.add_argument('--out', default=default_output('tables'),
+                        help='writes OUT.md and OUT.tex')
     args = parser.parse_args(argv)
     import rmt_mm  # noqa: F401  (configs of rmt_mm)
     papers = paper_rows()
     rows = [collect(spec, papers, args.flops) for spec in args.runs]
     grouped = tables(rows)
     markdown, latex = to_markdown(grouped), to_latex(grouped)
-    with open(args.out + '.md', 'w') as f:
+    with open(prepare_output(args.out + '.md'), 'w') as f:
         f.write(markdown)
     with open(args.out + '.tex', 'w') as f:
         f.write(latex)

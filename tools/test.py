@@ -22,16 +22,10 @@ def parse_args():
 
 def enable_visualization(cfg, show_dir):
     """Turn on the task's visualization hook so that predictions are drawn into show_dir."""
-    hook = cfg.default_hooks.get('visualization')
-    if hook is None:
+    from rmt_mm.utils.tasks import get_task
+    if cfg.default_hooks.get('visualization') is None:
         raise ValueError('--show-dir needs default_hooks.visualization in the config')
-    if cfg.default_scope == 'mmpretrain':
-        hook.update(enable=True, out_dir=show_dir, interval=1)
-    elif cfg.default_scope == 'mmdet':
-        hook.update(draw=True, test_out_dir=show_dir)
-    else:  # mmseg draws into the visualizer's save_dir
-        hook.update(draw=True, interval=1)
-        cfg.visualizer['save_dir'] = show_dir
+    get_task(cfg).draw_test_outputs(cfg, show_dir)
 
 
 def main():

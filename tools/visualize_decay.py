@@ -1,8 +1,8 @@
 """Pictures of RMT's spatial prior: MaSA's decay around a query token, per stage and head.
 
-    python tools/visualize_decay.py --arch s --image-size 224 224 --out-dir decay_maps
+    python tools/visualize_decay.py --arch s --shape 224 224 --out-dir work_dirs/decay_maps
     python tools/visualize_decay.py --config configs/det/mask_rcnn_rmt_s_fpn_1x_coco.py \\
-        --checkpoint work_dirs/.../epoch_12.pth --image-size 800 1216 --query 0.5 0.5
+        --checkpoint work_dirs/.../epoch_12.pth --shape 800 1216 --query 0.5 0.5
 
 For every stage it draws, per head, the Manhattan decay gamma^(|dr| + |dc|) around the query
 (the prior of the full form) and the receptive field of the decomposed form: attention along
@@ -16,6 +16,8 @@ import os.path as osp
 
 import torch
 
+from rmt_mm.apis.cli import add_shape_argument, default_output
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -23,11 +25,11 @@ def parse_args(argv=None):
     parser.add_argument('--arch', default='t', help='RMT variant when no config is given')
     parser.add_argument('--config', help='a config with an RMT backbone')
     parser.add_argument('--checkpoint', help='weights for the backbone (its Relpos buffers)')
-    parser.add_argument('--image-size', type=int, nargs=2, default=[224, 224],
-                        metavar=('H', 'W'), help='input size; stages are 1/4 .. 1/32 of it')
+    add_shape_argument(parser, [224, 224], 'input height and width; stages are 1/4 .. 1/32 '
+                       'of it', old_names=('--image-size', ))
     parser.add_argument('--query', type=float, nargs=2, default=[0.5, 0.5], metavar=('Y', 'X'),
                         help='query position as a fraction of the feature map')
-    parser.add_argument('--out-dir', default='decay_maps')
+    parser.add_argument('--out-dir', default=default_output('decay_maps'))
     return parser.parse_args(argv)
 
 
@@ -77,7 +79,7 @@ def main(argv=None):
 
     backbone = build_backbone(args)
     os.makedirs(args.out_dir, exist_ok=True)
-    sizes = stage_sizes(*args.image_size)
+    sizes = stage_sizes(*args.shape)
     overview = []
     for i, (stage, (height, width)) in enumerate(zip(backbone.layers, sizes)):
         decay = stage.Relpos.decay

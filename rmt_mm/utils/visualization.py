@@ -8,29 +8,17 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-TASKS = {'mmpretrain': 'cls', 'mmdet': 'det', 'mmseg': 'seg'}
+from .tasks import get_task
+
 _names = itertools.count()
-
-
-def task_of(scope: str) -> str:
-    """'cls', 'det' or 'seg' for a config's default_scope."""
-    if scope not in TASKS:
-        raise ValueError(f'default_scope must be one of {sorted(TASKS)}, got {scope!r}')
-    return TASKS[scope]
 
 
 def build_drawer(scope: str, dataset_meta: dict | None = None):
     """The task's visualizer, without storage backends (we only want the pixels)."""
     from mmengine.registry import init_default_scope
-    init_default_scope(scope)
-    name = f'rmt_mm_drawer_{next(_names)}'
-    if scope == 'mmdet':
-        from mmdet.visualization import DetLocalVisualizer as Visualizer
-    elif scope == 'mmseg':
-        from mmseg.visualization import SegLocalVisualizer as Visualizer
-    else:
-        from mmpretrain.visualization import UniversalVisualizer as Visualizer
-    drawer = Visualizer(name=name)
+    task = get_task(scope)
+    init_default_scope(task.scope)
+    drawer = task.visualizer_class()(name=f'rmt_mm_drawer_{next(_names)}')
     drawer.dataset_meta = dataset_meta or {}
     return drawer
 
@@ -40,12 +28,15 @@ def draw_sample(drawer, scope: str, image: np.ndarray, data_sample, draw_gt: boo
     """Draw one data sample on an RGB image: detection and segmentation give ground truth
     (when the sample has it and ``draw_gt``) and prediction side by side, classification the
     top-k classes with scores (and the true class). Returns an RGB uint8 array."""
-    if scope == 'mmdet':
+    task = get_task(scope).name
+    if task == 'det':
         draw_gt = draw_gt and 'gt_instances' in data_sample
+        if draw_gt:
+            data_sample = _plain_instances(data_sample)
         drawer.add_datasample('sample', image, data_sample, draw_gt=draw_gt,
                               draw_pred='pred_instances' in data_sample, pred_score_thr=score_thr)
         return drawer.get_image()
-    if scope == 'mmseg':
+    if task == 'seg':
         import tempfile
 
         import mmcv
@@ -66,6 +57,20 @@ def draw_sample(drawer, scope: str, image: np.ndarray, data_sample, draw_gt: boo
         data_sample = _keep_topk(data_sample, topk)
     return drawer.visualize_cls(image, data_sample, classes=classes, rescale_factor=scale,
                                 draw_gt=draw_gt and 'gt_label' in data_sample)
+
+
+def _plain_instances(data_sample):
+    """mmdet's visualizer draws tensors and boolean masks, not the box and mask structures a
+    pipeline's ground truth holds (mmdet's own browse_dataset converts them too)."""
+    from mmdet.structures.bbox import BaseBoxes
+    from mmdet.structures.mask import BitmapMasks, PolygonMasks
+    sample = data_sample.clone()
+    instances = sample.gt_instances
+    if isinstance(instances.get('bboxes'), BaseBoxes):
+        instances.bboxes = instances.bboxes.tensor
+    if isinstance(instances.get('masks'), (BitmapMasks, PolygonMasks)):
+        instances.masks = instances.masks.to_ndarray().astype(bool)
+    return sample
 
 
 def _keep_topk(data_sample, topk):

@@ -1,7 +1,7 @@
 """Plot training curves (loss, lr, any metric) of one or more runs into a PNG.
 
     python tools/analysis_tools/analyze_logs.py WORK_DIR_OR_SCALARS_JSON [...]
-        [--keys loss lr coco/bbox_mAP] [--out curves.png] [--legend NAME ...]
+        [--keys loss lr coco/bbox_mAP] [--out work_dirs/analyze_logs/curves.png] [--legend NAME ...]
 
 Reads mmengine's ``vis_data/scalars.json`` (every timestamped run inside a work dir, in
 order, so resumed runs continue their curve). Without --keys: the loss, the learning rate
@@ -12,6 +12,8 @@ import argparse
 import glob
 import json
 import os.path as osp
+
+from rmt_mm.apis.cli import default_output, prepare_output
 
 TRAIN_ONLY = ('data_time', 'time', 'memory', 'epoch', 'iter', 'step')
 
@@ -77,7 +79,7 @@ def plot(runs: dict[str, dict[str, list[tuple]]], out: str, keys=None):
     for ax in list(axes.flat)[len(keys):]:
         ax.axis('off')
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    fig.savefig(prepare_output(out), dpi=100)
     plt.close(fig)
 
 
@@ -88,7 +90,8 @@ def main(argv=None):
     parser.add_argument('--keys', nargs='+', help='scalars to plot (default: loss, lr and '
                         'the validation metrics)')
     parser.add_argument('--legend', nargs='+', help='one name per run (default: folder)')
-    parser.add_argument('--out', default='curves.png', help='output PNG')
+    parser.add_argument('--out', default=default_output('analyze_logs', 'curves.png'),
+                        help='output PNG')
     args = parser.parse_args(argv)
     names = args.legend or [osp.basename(osp.normpath(r)) for r in args.runs]
     if len(names) != len(args.runs):

@@ -13,7 +13,6 @@ import argparse
 import json
 import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
@@ -36,17 +35,19 @@ def parse_args(argv=None):
 
 
 def benchmark(args) -> dict:
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from get_flops import DEFAULT_SHAPES, build_model, dummy_data_samples
     from mmengine.runner import load_checkpoint
 
+    from rmt_mm.apis import build_model
+    from rmt_mm.utils.tasks import get_task
+
     cfg, model = build_model(args.config, args.cfg_options)
+    task = get_task(cfg)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu')
     model = model.to(args.device).eval()
-    height, width = args.shape or DEFAULT_SHAPES[cfg.default_scope]
+    height, width = args.shape or task.default_shape
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8)
-    samples = dummy_data_samples(cfg.default_scope, height, width)
+    samples = task.dummy_data_samples(height, width)
     data = dict(inputs=[image] * args.batch)
     if samples is not None:
         data['data_samples'] = [samples[0].clone() for _ in range(args.batch)]

@@ -27,9 +27,9 @@ Memory is measured on the first iteration, so caches built then (the decay masks
 
 Results print as a Markdown table and are saved as JSON (``--out``). The README figures::
 
-    python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --size 224 224 \\
+    python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --shape 224 224 \\
         --batch 16 --peers SwinTransformer:tiny ConvNeXt:tiny
-    python tools/analysis_tools/benchmark_backbone.py --arch t --size 800 1216 --batch 1 \\
+    python tools/analysis_tools/benchmark_backbone.py --arch t --shape 800 1216 --batch 1 \\
         --modes train
 """
 import argparse
@@ -41,6 +41,8 @@ import time
 
 import torch
 
+from rmt_mm.apis.cli import add_shape_argument, default_output, prepare_output
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -49,7 +51,7 @@ def parse_args(argv=None):
     parser.add_argument('--classifier', action='store_true',
                         help='the ImageNet classifier (backbone + neck + head) instead of the '
                         'dense backbone')
-    parser.add_argument('--size', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
+    add_shape_argument(parser, [224, 224], old_names=('--size', ))
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--impls', nargs='+', default=['reference', 'auto'],
                         help='attention implementations to compare (the first is the baseline)')
@@ -64,12 +66,13 @@ def parse_args(argv=None):
     parser.add_argument('--dtype', default='fp32', choices=['fp32', 'fp16', 'bf16'],
                         help='autocast dtype (fp32: no autocast)')
     parser.add_argument('--no-memory', action='store_true', help='timing only')
-    parser.add_argument('--out', default='benchmark_backbone.json', help='JSON output path')
+    parser.add_argument('--out', default=default_output('benchmark_backbone.json'),
+                        help='JSON output path')
     parser.add_argument('--memory-child', nargs=2, metavar=('CANDIDATE', 'MODE'),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for peer in args.peers:
-        build_peer(peer, args.classifier, args.size)  # a wrong name fails before any timing
+        build_peer(peer, args.classifier, args.shape)  # a wrong name fails before any timing
     return args
 
 
@@ -151,7 +154,7 @@ class _PooledHead(torch.nn.Linear):
 
 def build_model(args, candidate):
     if candidate.startswith(PEER):
-        return build_peer(candidate[len(PEER):], args.classifier, args.size)
+        return build_peer(candidate[len(PEER):], args.classifier, args.shape)
     from rmt_mm.models import RMT, RMTClsNeck
     impl = candidate
     torch.manual_seed(0)
@@ -206,7 +209,7 @@ def reset_peak_rss():
 def measure_memory(args, impl, mode):
     """Peak memory growth of one iteration, in MiB (run in a fresh process on CPU)."""
     model = build_model(args, impl).to(args.device)
-    x = torch.randn(args.batch, 3, *args.size, device=args.device)
+    x = torch.randn(args.batch, 3, *args.shape, device=args.device)
     step = make_step(args, model, x, mode)
     # No warm-up: the first step's one-time allocations (the decay-mask cache of the fused
     # implementations among them) count, as they stay allocated.
@@ -222,7 +225,7 @@ def measure_memory(args, impl, mode):
 
 
 def measure_times(args, mode):
-    x = torch.randn(args.batch, 3, *args.size, device=args.device)
+    x = torch.randn(args.batch, 3, *args.shape, device=args.device)
     steps = {key: make_step(args, build_model(args, key).to(args.device), x, mode)
              for key in candidates(args)}
     times = {key: [] for key in steps}
@@ -272,7 +275,7 @@ def report(args, results):
     model = f"RMT-{args.arch.upper()} {'classifier' if args.classifier else 'dense backbone'}"
     device = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
-    print(f'\n{model}, input {args.batch}x3x{args.size[0]}x{args.size[1]}, {args.dtype}, '
+    print(f'\n{model}, input {args.batch}x3x{args.shape[0]}x{args.shape[1]}, {args.dtype}, '
           f'{device}, median of {args.runs} runs after {args.warmup} warm-up')
     mem_name = 'peak MiB' if args.device != 'cpu' else 'peak RSS growth MiB'
     base_name = describe(args, candidates(args)[0])
@@ -300,7 +303,7 @@ def report(args, results):
                 r['vs_peer'] = r['images_per_second'] / peer['images_per_second']
                 cells.append(f"{r['vs_peer']:.2f}x")
             print('| ' + ' | '.join(cells) + ' |')
-    with open(args.out, 'w') as f:
+    with open(prepare_output(args.out), 'w') as f:
         json.dump(dict(config={k: v for k, v in vars(args).items() if k != 'memory_child'},
                        device=device, results=results), f, indent=2)
     print(f'\nsaved {args.out}')

@@ -64,7 +64,7 @@ else
 fi
 for DTYPE in bf16 fp16; do
   timeout 150 "$PY" tools/analysis_tools/benchmark_backbone.py --device cuda --arch s \
-    --classifier --size 224 224 --batch 64 --dtype "$DTYPE" --impls reference auto flex \
+    --classifier --shape 224 224 --batch 64 --dtype "$DTYPE" --impls reference auto flex \
     --peers "${PEERS[@]}" --warmup 3 --runs 10 --out "$OUT_DIR/bench_$DTYPE.json" || STATUS=$?
 done
 echo "[gpu_check] finished with status $STATUS; results in $OUT_DIR"

@@ -55,18 +55,20 @@ class TensorMode(torch.nn.Module):
 def export(config, out, part='model', shape=None, dynamic=False, checkpoint=None, opset=17):
     """Export; returns the wrapped PyTorch module and the input size used."""
     from rmt_mm.apis import build_model
+    from rmt_mm.utils.tasks import get_task
     cfg, model = build_model(config, checkpoint=checkpoint)
-    if cfg.default_scope == 'mmdet':
+    task = get_task(cfg)
+    if task.export_shape is None:
         raise ValueError(f'{config}: detectors are not exported by this tool (their outputs '
                          f'need mmdet\'s post-processing); export the backbone of a '
                          f'classifier or segmentor config, or use MMDeploy')
-    if dynamic and part == 'model' and cfg.default_scope == 'mmseg':
+    if dynamic and part == 'model' and task.name == 'seg':
         raise ValueError(
             f'{config}: a segmentor cannot be exported with dynamic H/W: mmseg\'s decode heads '
             f'compute their resize sizes in Python (int() of shapes), which the exporter records '
             f'as constants, so the graph would only be right at its export size. Export it per '
             f'input size (--shape), or export --part backbone with --dynamic')
-    shape = tuple(shape or ((224, 224) if cfg.default_scope == 'mmpretrain' else (512, 512)))
+    shape = tuple(shape or task.export_shape)
     module = TensorMode(model, part).eval()
     inputs = torch.randn(1, 3, *shape)
     with torch.no_grad():

@@ -10,6 +10,8 @@ import argparse
 import os
 import os.path as osp
 
+from rmt_mm.apis.cli import default_output
+
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
@@ -18,7 +20,8 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--num', type=int, default=8, help='number of samples')
-    parser.add_argument('--out-dir', default='browse_dataset', help='output folder')
+    parser.add_argument('--out-dir', default=default_output('browse_dataset'),
+                        help='output folder')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -29,20 +32,6 @@ def to_rgb_image(inputs):
     image = inputs.permute(1, 2, 0).cpu().numpy()
     image = np.clip(image, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(image[..., ::-1])
-
-
-def plain_ground_truth(sample, scope: str):
-    """mmdet's visualizer draws tensors and boolean masks, not the pipeline's box and mask
-    structures (as mmdet's own browse_dataset does)."""
-    if scope == 'mmdet' and 'gt_instances' in sample:
-        from mmdet.structures.bbox import BaseBoxes
-        from mmdet.structures.mask import BitmapMasks, PolygonMasks
-        instances = sample.gt_instances
-        if isinstance(instances.get('bboxes'), BaseBoxes):
-            instances.bboxes = instances.bboxes.tensor
-        if isinstance(instances.get('masks'), (BitmapMasks, PolygonMasks)):
-            instances.masks = instances.masks.to_ndarray().astype(bool)
-    return sample
 
 
 def main(argv=None):
@@ -62,7 +51,7 @@ def main(argv=None):
     pictures = []
     for index in range(min(args.num, len(dataset))):
         item = dataset[index]
-        sample = plain_ground_truth(item['data_samples'], cfg.default_scope)
+        sample = item['data_samples']
         image = to_rgb_image(item['inputs'])
         drawn = draw_sample(drawer, cfg.default_scope, image, sample, draw_gt=True)
         name = osp.splitext(osp.basename(sample.img_path))[0]

@@ -364,9 +364,10 @@ class RMT(BaseModule):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional stem: (B, in_channels, H, W) -> (B, H/4, W/4, C0)."""
-        # contiguous: the stem computes NCHW; without the copy every later op of the
-        # channels-last stages would see a permuted NCHW layout and copy it again.
-        return self.patch_embed.proj(x).permute(0, 2, 3, 1).contiguous()
+        # A permuted NCHW view, as the official code has it (a contiguous copy measured no
+        # faster, and the first block's convs then round as the official ones do); the
+        # in-place residual sums give every later block a contiguous channels-last stream.
+        return self.patch_embed.proj(x).permute(0, 2, 3, 1)
 
     def forward_stages(self, x: torch.Tensor) -> tuple:
         """The four stages on the stem's output (B, H/4, W/4, C0): the NCHW outputs of the
