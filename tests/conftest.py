@@ -1,49 +1,7 @@
-import glob
-import json
-import os.path as osp
-
+"""Fixtures of the suite; shared constants and helpers live in helpers.py."""
 import pytest
 import torch
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# Reference outputs of the official implementation (see tests/data/official/README.md).
-FIXTURES = osp.join(REPO, 'tests', 'data', 'official')
-
-# Per-stage arch keys of the official constructors, as stored in the fixtures' kwargs.
-OFFICIAL_ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
-                      'mlp_ratios', 'chunkwise_recurrents', 'layerscales',
-                      'layer_init_values', 'drop_path_rate')
-
-# A small arch for fast tests: every stage form (decomposed and full) and layer scale.
-TINY_ARCH = dict(
-    embed_dims=[16, 32, 64, 128], depths=[1, 2, 2, 1], num_heads=[2, 2, 4, 8],
-    init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 4, 3, 3],
-    chunkwise_recurrents=[True, True, False, False], layerscales=[False, False, True, True],
-    layer_init_values=1e-6, drop_path_rate=0.1)
-
-
-def read_scalars(work_dir):
-    """Every row mmengine logged to ``work_dir/*/vis_data/scalars.json``."""
-    rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
-
-
-def free_port():
-    """A TCP port nobody listens on now, for a torchrun master."""
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
-
-
-def fixture_path(name):
-    path = osp.join(FIXTURES, name)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'reference fixture {path} is missing from the checkout')
-    return path
+from helpers import SHAPE_CLASSES, fixture_path
 
 
 @pytest.fixture(scope='session')
@@ -59,9 +17,6 @@ def cls_fixture():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-
-
-SHAPE_CLASSES = ('disk', 'square', 'triangle')
 
 
 @pytest.fixture(scope='session')

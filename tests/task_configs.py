@@ -1,9 +1,8 @@
 """Shrinking the detection and segmentation configs to CPU-sized test runs."""
 import copy
 
+from helpers import TINY_ARCH
 from mmengine.config import Config
-
-from conftest import TINY_ARCH
 
 TINY_DIMS = TINY_ARCH['embed_dims']
 
@@ -93,7 +92,7 @@ def quickstart_datasets(name, data_root):
     """The train and val dataset configs of configs/quickstart/NAME.py, reading data_root."""
     import os.path as osp
 
-    from conftest import REPO
+    from helpers import REPO
     quick = Config.fromfile(osp.join(REPO, 'configs', 'quickstart', name))
     datasets = [copy.deepcopy(quick[f'{split}_dataloader'].dataset) for split in ('train', 'val')]
     for dataset in datasets:
@@ -108,7 +107,7 @@ def tiny_cls_config(data_root, max_epochs=12, base=None):
     import os.path as osp
     import tempfile
 
-    from conftest import REPO
+    from helpers import REPO
     base = base or osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
         f.write(f"_base_ = ['{base}']\n" + TINY_CLS_CONFIG.format(arch=TINY_ARCH))
@@ -211,7 +210,7 @@ def run_training(cfg, tmp_path, launch):
     import subprocess
     import sys
 
-    from conftest import REPO, free_port
+    from helpers import REPO, free_port
     config = str(tmp_path / 'tiny_config.py')
     cfg.dump(config)
     env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)

@@ -2,14 +2,12 @@
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
+from helpers import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars, run_python
 from mmengine.config import Config
 
-from conftest import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars
 from task_configs import tiny_cls_config
 
 CLS_CONFIGS = {v: osp.join(REPO, 'configs', 'cls', f'rmt_{v}_in1k.py') for v in 'tsbl'}
@@ -47,10 +45,8 @@ def test_converter_on_official_classifier(cls_fixture, tmp_path):
     src = tmp_path / 'rmt_tiny_official.pth'
     torch.save({'model': cls_fixture['state_dict']}, src)
     dst = tmp_path / 'rmt_tiny_mm.pth'
-    result = subprocess.run(
-        [sys.executable, 'tools/model_converters/rmt_official_to_mm.py', str(src), str(dst),
-         '--task', 'cls'], capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
+    result = run_python('tools/model_converters/rmt_official_to_mm.py', str(src), str(dst),
+                        '--task', 'cls')
     assert 'could not be placed: none' in result.stdout
     kwargs = cls_fixture['kwargs']
     arch = {k: kwargs[k] for k in OFFICIAL_ARCH_KEYS}
@@ -79,10 +75,7 @@ def test_train_and_test_tools_end_to_end(tmp_path):
     config = tmp_path / 'rmt_tiny_cls.py'
     tiny_cls_config(data).dump(str(config))
     work_dir = tmp_path / 'work'
-    train = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir)],
-        capture_output=True, text=True, cwd=REPO, timeout=900)
-    assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
+    train = run_python('tools/train.py', str(config), '--work-dir', str(work_dir))
     assert 'AmpOptimWrapper -> OptimWrapper' in train.stdout + train.stderr
     scalars = read_scalars(str(work_dir))
     losses = [r['loss'] for r in scalars if 'loss' in r]
@@ -105,11 +98,8 @@ def test_train_and_test_tools_end_to_end(tmp_path):
     trained, averaged = checkpoint['ema_state_dict']['module.' + key], checkpoint['state_dict'][key]
     assert not torch.allclose(trained, averaged)
 
-    test = subprocess.run(
-        [sys.executable, 'tools/test.py', str(config), str(work_dir / 'epoch_12.pth'),
-         '--work-dir', str(tmp_path / 'test')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
+    test = run_python('tools/test.py', str(config), str(work_dir / 'epoch_12.pth'),
+                      '--work-dir', str(tmp_path / 'test'), timeout=600)
     assert "'accuracy/top1'" in test.stdout
 
 

@@ -1,21 +1,16 @@
 """ONNX export of the RMT backbone, the classifier and the segmentor, run by onnxruntime."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
-
-from conftest import REPO
+from helpers import REPO, load_tool, run_python
 
 CLS = osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')
 SEG = osp.join(REPO, 'configs', 'seg', 'fpn_rmt_t_80k_ade20k_512x512.py')
 
 
 def deployment():
-    sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
-    import pytorch2onnx
-    return pytorch2onnx
+    return load_tool('tools/deployment/pytorch2onnx.py')
 
 
 @pytest.mark.slow
@@ -51,9 +46,8 @@ def test_rotation_in_real_arithmetic_equals_the_complex_one():
 
 
 def test_dynamic_segmentor_export_is_refused_with_the_reason(tmp_path):
-    run = subprocess.run([sys.executable, 'tools/deployment/pytorch2onnx.py', SEG,
-                          '--dynamic', '--out', str(tmp_path / 'seg.onnx')],
-                         capture_output=True, text=True, cwd=REPO)
+    run = run_python('tools/deployment/pytorch2onnx.py', SEG, '--dynamic', '--out',
+                     str(tmp_path / 'seg.onnx'), check=False)
     assert run.returncode != 0
     assert 'cannot be exported with dynamic H/W' in run.stderr
     assert '--part backbone' in run.stderr

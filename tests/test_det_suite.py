@@ -2,8 +2,8 @@
 import os.path as osp
 
 import pytest
+from helpers import REPO, SHAPE_CLASSES, read_scalars
 
-from conftest import REPO, SHAPE_CLASSES, read_scalars
 from task_configs import build_and_count, leaf_configs, run_training, tiny_det_config
 
 DET = osp.join(REPO, 'configs', 'det')

@@ -4,9 +4,9 @@ import glob
 import os.path as osp
 
 import pytest
+from helpers import REPO, SHAPE_CLASSES, read_scalars, run_python
 from mmengine.config import Config
 
-from conftest import REPO, SHAPE_CLASSES, read_scalars
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 LEAVES = sorted(osp.relpath(p, osp.join(REPO, 'configs'))
@@ -188,10 +188,5 @@ else:
 ])
 def test_library_inferencers_run_our_configs_without_importing_rmt_mm(task, config, expected):
     """A fresh interpreter that never imports rmt_mm itself: the configs' custom_imports do."""
-    import subprocess
-    import sys
-    run = subprocess.run([sys.executable, '-c', INFERENCE, task,
-                          osp.join(REPO, 'configs', config)],
-                         capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_python('-c', INFERENCE, task, osp.join(REPO, 'configs', config), timeout=600)
     assert run.stdout.strip().splitlines()[-1].endswith(expected)  # after a progress bar

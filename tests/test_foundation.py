@@ -1,12 +1,9 @@
 """The pinned stack: compiled mmcv ops, registry scopes, and checkpoints under torch >= 2.6."""
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
-
-from conftest import REPO
+from helpers import run_python
 
 
 def test_mmcv_compiled_ops_run():
@@ -55,10 +52,8 @@ BUILD_SCRIPT = textwrap.dedent('''
 @pytest.mark.parametrize('with_imports', [False, True])
 def test_rmt_builds_from_other_scopes(scope, with_imports, tmp_path):
     """A fresh interpreter builds type='rmt_mm.RMT' from each library's registry."""
-    result = subprocess.run(
-        [sys.executable, '-c', BUILD_SCRIPT, scope, str(int(with_imports)), str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python('-c', BUILD_SCRIPT, scope, str(int(with_imports)), str(tmp_path),
+                        timeout=300)
     assert result.stdout.strip().splitlines()[-1] == 'rmt_mm.models.backbones.rmt RMT'
 
 

@@ -4,8 +4,7 @@ import glob
 import os.path as osp
 
 import pytest
-
-from conftest import REPO
+from helpers import REPO, run_python
 
 # rmt_mm.<package> -> its layer; a module may import rmt_mm modules of its layer or below.
 # registry/version sit below everything; compat is applied by the package's __init__ and
@@ -64,8 +63,6 @@ def test_old_module_paths_work_with_a_deprecation_message(old, name, new):
 def test_backbone_imports_without_mmpretrain():
     """A backbone-only environment (torch, mmengine, mmcv-lite) imports and builds the backbone;
     the token-labeling classifier, which builds on mmpretrain, is simply not registered."""
-    import subprocess
-    import sys
     code = '\n'.join([
         'import importlib.util, sys',
         'find_spec = importlib.util.find_spec',
@@ -77,8 +74,6 @@ def test_backbone_imports_without_mmpretrain():
         "print(sorted(models.__all__), MODELS.get('TokenLabelClassifier'))",
         "print(models.RMT(arch='t')(torch.zeros(1, 3, 64, 64))[-1].shape)",
     ])
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=REPO, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python('-c', code, timeout=300)
     assert result.stdout.split('\n')[:2] == ["['RMT', 'RMTClsNeck'] None",
                                              'torch.Size([1, 512, 2, 2])']

@@ -11,9 +11,9 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import FIXTURES, REPO
 from mmengine.config import Config
 
-from conftest import FIXTURES, REPO
 from task_configs import leaf_configs
 
 CONFIGS = osp.join(REPO, 'configs')
@@ -361,7 +361,7 @@ def tiny(task, name):
     from task_configs import set_num_classes, shrink_model
     cfg = load(task, name)
     if task == 'cls':
-        from conftest import TINY_ARCH
+        from helpers import TINY_ARCH
         cfg.model.backbone.update(arch=TINY_ARCH, drop_path_rate=0.0)
         cfg.model.neck.in_channels = TINY_ARCH['embed_dims'][-1]
         # mmpretrain's runner puts the top-level data_preprocessor into the model.

@@ -1,12 +1,10 @@
 """Segmentation suite: every ADE20K config of the paper, end to end on a tiny ADE set."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+from helpers import REPO, read_scalars, run_python
 from mmengine.config import Config
 
-from conftest import REPO, read_scalars
 from task_configs import build_and_count, leaf_configs, run_training, tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
@@ -58,11 +56,8 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     final = [r for r in scalars if 'mIoU' in r]
     assert final and 0.0 <= final[-1]['mIoU'] <= 100.0
     # Test the checkpoint again: sliding windows over an image (96x128) larger than the crop.
-    test = subprocess.run(
-        [sys.executable, 'tools/test.py', config, osp.join(work_dir, 'iter_8.pth'),
-         '--work-dir', str(tmp_path / 'test')], capture_output=True, text=True, cwd=REPO,
-        timeout=600)
-    assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
+    test = run_python('tools/test.py', config, osp.join(work_dir, 'iter_8.pth'),
+                      '--work-dir', str(tmp_path / 'test'), timeout=600)
     assert "'mIoU'" in test.stdout
 
 

@@ -2,15 +2,13 @@
 label maps through the pipeline, checkpoints and training end to end."""
 import math
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from helpers import OFFICIAL_ARCH_KEYS, REPO, fixture_path, read_scalars, run_python
 from mmengine.config import Config
 
-from conftest import OFFICIAL_ARCH_KEYS, REPO, fixture_path, read_scalars
 from task_configs import TINY_CLS_RUN
 
 CLS = osp.join(REPO, 'configs', 'cls')
@@ -38,10 +36,8 @@ def tiny_classifier(kwargs, **overrides):
 def convert(state, tmp_path, *extra):
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(state, src)
-    run = subprocess.run([sys.executable, 'tools/model_converters/rmt_official_to_mm.py',
-                          str(src), str(dst), '--task', 'cls', *extra],
-                         capture_output=True, text=True, cwd=REPO)
-    assert run.returncode == 0, run.stderr
+    run = run_python('tools/model_converters/rmt_official_to_mm.py', str(src), str(dst),
+                     '--task', 'cls', *extra)
     assert 'could not be placed: none' in run.stdout
     return torch.load(dst)['state_dict']
 
@@ -294,18 +290,16 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
 
 @pytest.mark.slow
 def test_token_label_training_end_to_end(tmp_path):
-    from rmt_mm.datasets import make_classification_set
+    from helpers import TINY_ARCH
 
-    from conftest import TINY_ARCH
+    from rmt_mm.datasets import make_classification_set
     data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8,
                                    label_maps=True)
     config = tmp_path / 'rmt_tiny_token_label.py'
     config.write_text(TINY_TL_CONFIG.format(
         base=osp.join(CLS, 'rmt_s_token_label_in1k.py'), arch=TINY_ARCH, data=data))
     work_dir = tmp_path / 'work'
-    run = subprocess.run([sys.executable, 'tools/train.py', str(config), '--work-dir',
-                          str(work_dir)], capture_output=True, text=True, cwd=REPO, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run_python('tools/train.py', str(config), '--work-dir', str(work_dir))
     scalars = read_scalars(str(work_dir))
     rows = [r for r in scalars if 'loss_token' in r]
     assert len(rows) == 48  # 32 images / 8 per batch x 12 epochs

@@ -5,21 +5,13 @@ import subprocess
 import sys
 
 import pytest
+from helpers import REPO, run_python
 from PIL import Image
-
-from conftest import REPO
-
-
-def run_tool(*args, timeout=600):
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
-                            timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
 
 
 def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
-    out = run_tool('tools/visualize_decay.py', '--arch', 't', '--shape', '96', '128',
-                   '--query', '0.25', '0.75', '--out-dir', str(tmp_path))
+    out = run_python('tools/visualize_decay.py', '--arch', 't', '--shape', '96', '128',
+                     '--query', '0.25', '0.75', '--out-dir', str(tmp_path)).stdout
     assert 'overview' in out
     for i in range(4):
         with Image.open(tmp_path / f'decay_stage{i}.png') as img:
@@ -31,10 +23,10 @@ def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
 
 def test_benchmark_backbone_table_and_json(tmp_path):
     out_json = tmp_path / 'bench.json'
-    out = run_tool('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--shape', '64',
-                   '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
-                   'reference', 'auto', 'query_blocked', '--peers', 'ConvNeXt:atto',
-                   '--out', str(out_json))
+    out = run_python('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--shape', '64',
+                     '64', '--batch', '1', '--runs', '1', '--warmup', '0', '--impls',
+                     'reference', 'auto', 'query_blocked', '--peers', 'ConvNeXt:atto',
+                     '--out', str(out_json)).stdout
     assert '| infer | RMT-T | reference |' in out and '| train | RMT-T | query_blocked |' in out
     assert '| train | ConvNeXt:atto | - |' in out and 'img/s vs ConvNeXt:atto' in out
     report = json.loads(out_json.read_text())
@@ -58,8 +50,8 @@ def test_benchmark_backbone_names_an_unknown_peer():
 
 
 def test_get_flops_prints_params_and_flops(tmp_path):
-    out = run_tool('tools/analysis_tools/get_flops.py', 'configs/cls/rmt_t_in1k.py',
-                   '--shape', '64', '64', '--json', str(tmp_path / 'f.json'))
+    out = run_python('tools/analysis_tools/get_flops.py', 'configs/cls/rmt_t_in1k.py',
+                     '--shape', '64', '64', '--json', str(tmp_path / 'f.json')).stdout
     assert 'params 14.33 M' in out
     result = json.loads((tmp_path / 'f.json').read_text())
     assert result['shape'] == [64, 64] and result['flops'] > result['flops_without_attention']
@@ -87,8 +79,8 @@ def test_metafiles_list_exactly_the_configs():
 @pytest.mark.slow
 def test_gpu_check_dry_run_on_cpu(tmp_path):
     """The prepared GPU check runs end to end (tiny sizes, CPU) and reports every case."""
-    out = run_tool('tools/analysis_tools/gpu_check.py', '--device', 'cpu', '--small',
-                   '--runs', '1', '--out-dir', str(tmp_path))
+    out = run_python('tools/analysis_tools/gpu_check.py', '--device', 'cpu', '--small',
+                     '--runs', '1', '--out-dir', str(tmp_path)).stdout
     report = json.loads((tmp_path / 'gpu_check.json').read_text())
     assert report['failures'] == []
     cases = {(r['case'], r['impl']) for r in report['equality']}

@@ -2,23 +2,16 @@
 whole-model benchmark, each run on generated data with tiny models."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import mmcv
 import pytest
+from helpers import REPO, SHAPE_CLASSES, run_python
 
-from conftest import REPO, SHAPE_CLASSES
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 pytestmark = pytest.mark.slow
 
 
-def tool(*args, timeout=900):
-    run = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
-                         timeout=timeout)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run.stdout
 
 
 @pytest.fixture(scope='session')
@@ -51,7 +44,8 @@ def runs(tmp_path_factory, coco_root, ade_root):
 def test_demo_draws_predictions(task, runs, tmp_path):
     config, _, checkpoint, image = runs[task]
     out = str(tmp_path / 'pred.png')
-    stdout = tool('tools/demo.py', image, config, checkpoint, '--out', out, '--score-thr', '0')
+    stdout = run_python('tools/demo.py', image, config, checkpoint, '--out', out,
+                        '--score-thr', '0').stdout
     assert out in stdout
     drawn, source = mmcv.imread(out), mmcv.imread(image)
     h, w = source.shape[:2]
@@ -67,8 +61,8 @@ def test_demo_draws_predictions(task, runs, tmp_path):
 def test_analyze_logs_plots_curves_of_several_runs(runs, tmp_path):
     out = str(tmp_path / 'curves.png')
     dirs = [runs[t][1] for t in ('cls', 'det', 'seg')]
-    stdout = tool('tools/analysis_tools/analyze_logs.py', *dirs, '--out', out,
-                  '--legend', 'cls', 'det', 'seg')
+    stdout = run_python('tools/analysis_tools/analyze_logs.py', *dirs, '--out', out,
+                        '--legend', 'cls', 'det', 'seg').stdout
     for key in ('loss', 'lr', 'accuracy/top1', 'coco/bbox_mAP', 'mIoU'):
         assert f"'{key}'" in stdout
     png = mmcv.imread(out)
@@ -78,7 +72,8 @@ def test_analyze_logs_plots_curves_of_several_runs(runs, tmp_path):
 def test_browse_dataset_draws_pipeline_outputs(runs, tmp_path):
     config = runs['det'][0]
     out = tmp_path / 'browse'
-    stdout = tool('tools/misc/browse_dataset.py', config, '--num', '3', '--out-dir', str(out))
+    stdout = run_python('tools/misc/browse_dataset.py', config, '--num', '3',
+                        '--out-dir', str(out)).stdout
     assert '3 train samples of 16' in stdout
     pictures = sorted(p.name for p in out.iterdir())
     assert len(pictures) == 4 and 'grid.png' in pictures
@@ -88,9 +83,9 @@ def test_browse_dataset_draws_pipeline_outputs(runs, tmp_path):
 
 def test_make_tables_puts_runs_next_to_the_paper(runs, tmp_path):
     out = str(tmp_path / 'tables')
-    stdout = tool('tools/make_tables.py', f"{runs['cls'][1]}=rmt_t_in1k",
-                  f"{runs['det'][1]}=mask_rcnn_rmt_t_fpn_1x_coco",
-                  f"{runs['seg'][1]}=fpn_rmt_t_80k_ade20k_512x512", '--out', out)
+    stdout = run_python('tools/make_tables.py', f"{runs['cls'][1]}=rmt_t_in1k",
+                        f"{runs['det'][1]}=mask_rcnn_rmt_t_fpn_1x_coco",
+                        f"{runs['seg'][1]}=fpn_rmt_t_80k_ade20k_512x512", '--out', out).stdout
     markdown = open(out + '.md').read()
     assert markdown in stdout
     rows = {}
@@ -101,7 +96,7 @@ def test_make_tables_puts_runs_next_to_the_paper(runs, tmp_path):
     assert rows['rmt_t_in1k'][2] == '14.33' and rows['rmt_t_in1k'][6] == '82.4'
     det = rows['mask_rcnn_rmt_t_fpn_1x_coco']
     assert det[2] == '32.93' and det[6] == '47.1' and det[8] == '42.6'
-    from conftest import read_scalars
+    from helpers import read_scalars
     box = [r['coco/bbox_mAP'] for r in read_scalars(runs['det'][1]) if 'coco/bbox_mAP' in r]
     assert det[5] == f'{box[-1] * 100:.1f}'
     assert rows['fpn_rmt_t_80k_ade20k_512x512'][6] == '46.4'
@@ -111,8 +106,8 @@ def test_make_tables_puts_runs_next_to_the_paper(runs, tmp_path):
 
 def test_benchmark_whole_model(runs, tmp_path):
     out = str(tmp_path / 'benchmark.json')
-    stdout = tool('tools/analysis_tools/benchmark.py', runs['det'][0], '--shape', '128', '160',
-                  '--runs', '2', '--warmup', '1', '--out', out)
+    stdout = run_python('tools/analysis_tools/benchmark.py', runs['det'][0], '--shape', '128',
+                        '160', '--runs', '2', '--warmup', '1', '--out', out).stdout
     result = json.load(open(out))
     assert result['fps'] > 0 and result['shape'] == [128, 160]
     assert f"{result['fps']:.2f} img/s" in stdout
@@ -126,8 +121,8 @@ def test_benchmark_whole_model(runs, tmp_path):
 def test_quickstart_trains_evaluates_and_draws(task, options, metric, tmp_path):
     """The quick start end to end, with the training cut to a few iterations."""
     work_dir = str(tmp_path / task)
-    stdout = tool('tools/quickstart.py', '--task', task, '--work-dir', work_dir,
-                  '--cfg-options', *options)
+    stdout = run_python('tools/quickstart.py', '--task', task, '--work-dir', work_dir,
+                        '--cfg-options', *options).stdout
     assert 'untrained' in stdout and 'trained' in stdout
     line = [row for row in stdout.splitlines() if row.startswith(f'[quickstart] {metric} ')]
     assert len(line) == 1, stdout[-2000:]
@@ -142,8 +137,8 @@ def test_test_tool_show_dir_draws_every_prediction(task, runs, tmp_path):
     import glob
     config, _, checkpoint, image = runs[task]
     show_dir = str(tmp_path / 'show')
-    tool('tools/test.py', config, checkpoint, '--work-dir', str(tmp_path / 'work'),
-         '--show-dir', show_dir)
+    run_python('tools/test.py', config, checkpoint, '--work-dir', str(tmp_path / 'work'),
+               '--show-dir', show_dir)
     pictures = [p for p in glob.glob(osp.join(show_dir, '**', '*.*'), recursive=True)
                 if p.endswith(('.png', '.jpg', '.JPEG'))]
     assert len(pictures) == dict(cls=16, det=8, seg=6)[task], pictures

@@ -26,29 +26,29 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=False),
     dict(type='PackSegInputs'),
 ]
-dataset = dict(_delete_=True, type='BaseSegDataset', data_root=data_root,
+__dataset = dict(_delete_=True, type='BaseSegDataset', data_root=data_root,
                reduce_zero_label=False, metainfo=dict(classes=classes), img_suffix='.jpg',
                seg_map_suffix='.png')
 train_dataloader = dict(
     batch_size=4, num_workers=1, persistent_workers=False,
-    dataset=dict(**dataset, pipeline=train_pipeline,
+    dataset=dict(**__dataset, pipeline=train_pipeline,
                  data_prefix=dict(img_path='images/training',
                                   seg_map_path='annotations/training')))
 val_dataloader = dict(
     batch_size=1, num_workers=1, persistent_workers=False,
-    dataset=dict(**dataset, pipeline=test_pipeline,
+    dataset=dict(**__dataset, pipeline=test_pipeline,
                  data_prefix=dict(img_path='images/validation',
                                   seg_map_path='annotations/validation')))
 test_dataloader = val_dataloader
 
-max_iters = 150
+__max_iters = 150
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',  # fp32: AMP needs a GPU
                      optimizer=dict(type='AdamW', lr=6e-4, weight_decay=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=30, end=max_iters),
+    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=30, end=__max_iters),
 ]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters))
+train_cfg = dict(max_iters=__max_iters, val_interval=__max_iters)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=__max_iters))
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))  # a CPU job

@@ -19,28 +19,28 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-dataset = dict(_delete_=True, type='CustomDataset', data_root=data_root,
+__dataset = dict(_delete_=True, type='CustomDataset', data_root=data_root,
                metainfo=dict(classes=classes))
 train_dataloader = dict(batch_size=16, num_workers=1, persistent_workers=False,
                         pin_memory=False, sampler=dict(type='DefaultSampler', shuffle=True),
-                        dataset=dict(**dataset, data_prefix='train', pipeline=train_pipeline))
+                        dataset=dict(**__dataset, data_prefix='train', pipeline=train_pipeline))
 val_dataloader = dict(batch_size=16, num_workers=1, persistent_workers=False,
                       pin_memory=False,
-                      dataset=dict(**dataset, data_prefix='val', pipeline=test_pipeline))
+                      dataset=dict(**__dataset, data_prefix='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
-max_epochs = 12
+__max_epochs = 12
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3, weight_decay=0.05))
 auto_scale_lr = dict(enable=False)  # the lr above is for this batch
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=__max_epochs, eta_min=1e-5),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(max_epochs=__max_epochs, val_interval=__max_epochs)
 custom_hooks = [{{_base_.random_state_hook}}, {{_base_.finite_loss_hook}}]  # no EMA
 default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+                     checkpoint=dict(interval=__max_epochs, max_keep_ckpts=1, save_best=None))
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))  # a CPU job

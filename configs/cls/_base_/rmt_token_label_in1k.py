@@ -4,7 +4,7 @@
 # raw and EMA evaluation, SyncBN, AMP). Leaf configs set the variant and its widths.
 _base_ = './rmt_in1k.py'
 
-label_root = 'data/imagenet/label_top5_train_nfnet'  # TokenLabeling's NFNet-F6 label maps
+__label_root = 'data/imagenet/label_top5_train_nfnet'  # TokenLabeling's NFNet-F6 label maps
 
 model = dict(
     type='rmt_mm.TokenLabelClassifier',
@@ -27,7 +27,7 @@ model = dict(
 # counterpart: bicubic, as the suite's ImageNet recipe.
 train_pipeline = [
     dict(_scope_='mmpretrain', type='LoadImageFromFile'),
-    dict(type='rmt_mm.LoadTokenLabelMap', label_root=label_root),
+    dict(type='rmt_mm.LoadTokenLabelMap', label_root=__label_root),
     dict(type='rmt_mm.TokenLabelRandomFlip', prob=0.5, direction='horizontal'),
     # The suite's rand-m9-mstd0.5-inc1 (_base_/rmt_in1k.py), label-map aware.
     dict(_scope_='mmpretrain', type='rmt_mm.TokenLabelRandAugment', policies='timm_increasing',
@@ -57,9 +57,9 @@ test_dataloader = val_dataloader
 
 # The official logs (RMT_log/rmt_*_label.txt) run 310 epochs and their logged lr is timm's
 # cosine over 310 (train_s.sh passes --epochs 300; the logs are the ground truth).
-max_epochs = 310
+__max_epochs = 310
 param_scheduler = [
-    dict(type='rmt_mm.TimmCosineLR', t_initial=max_epochs, warmup_t=5, warmup_lr_init=1e-6,
+    dict(type='rmt_mm.TimmCosineLR', t_initial=__max_epochs, warmup_t=5, warmup_lr_init=1e-6,
          lr_min=1e-5, lag=1, by_epoch=True)
 ]
-train_cfg = dict(max_epochs=max_epochs)
+train_cfg = dict(max_epochs=__max_epochs)

@@ -5,7 +5,7 @@ _base_ = [
 
 # Box heads of the official (Swin-style) Cascade Mask R-CNN 3x: 4 shared convs + 1 fc with
 # SyncBN, GIoU loss on decoded boxes.
-box_head = dict(
+__box_head = dict(
     _scope_='mmdet',  # builds its coder and losses
     type='ConvFCBBoxHead',
     num_shared_convs=4,
@@ -25,7 +25,7 @@ model = dict(
     backbone={{_base_.rmt_backbone}},
     neck=dict(in_channels=[64, 128, 256, 512]),
     roi_head=dict(bbox_head=[
-        dict(box_head, bbox_coder=dict(box_head['bbox_coder'], target_stds=stds))
+        dict(__box_head, bbox_coder=dict(__box_head['bbox_coder'], target_stds=stds))
         for stds in ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
                      [0.033, 0.033, 0.067, 0.067])
     ]))

@@ -2,9 +2,9 @@
 # schedule_1x.py): 12 epochs, lr steps at 8 and 11, 500-iteration linear warm-up from 0.001 x
 # lr; AdamW, weight decay 0.05. The lr is for 8 GPUs x 2 images (auto_scale_lr rescales for
 # other batches with --auto-scale-lr).
-max_epochs = 12
+__max_epochs = 12
 # mmengine's default loops (no `type`: they build the data loaders in the config's scope).
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(by_epoch=True, max_epochs=__max_epochs, val_interval=1)
 # The official runs train under fp16 (`fp16 = dict()`: mmcv's Fp16OptimizerHook) and evaluate
 # under it too (tools/test.py wraps the model with wrap_fp16_model).
 val_cfg = dict(fp16=True)
@@ -13,7 +13,7 @@ param_scheduler = [
     # mmcv's linear warm-up multiplies the lr by 0.001 + 0.999 * i / 500 and reaches 1 at
     # iteration 500; mmengine's LinearLR reaches end_factor at end - 1, hence end=501.
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=501),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[8, 11],
+    dict(type='MultiStepLR', begin=0, end=__max_epochs, by_epoch=True, milestones=[8, 11],
          gamma=0.1),
 ]
 optim_wrapper = dict(
