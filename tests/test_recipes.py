@@ -86,6 +86,35 @@ def test_the_tables_cover_every_config():
         set(CLS_VARIANTS) | set(TOKEN_LABEL) | {'rmt_s_in1k_384px'}
 
 
+# Top-level keys that are not settings of mmengine's Runner or of the libraries' own base
+# configs: the helpers shared across files, which mmengine must keep (file-local helpers are
+# named __x and left out).
+SHARED_HELPERS = {'rmt_backbone', 'atomic_checkpoints', 'random_state_hook', 'finite_loss_hook',
+                  'rand_augment', 'random_erasing'}
+RUNNER_AND_LIBRARY_KEYS = {
+    'model', 'default_scope', 'custom_imports', 'data_preprocessor', 'dataset_type',
+    'data_root', 'train_pipeline', 'test_pipeline', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'val_evaluator', 'test_evaluator', 'optim_wrapper', 'param_scheduler',
+    'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks', 'custom_hooks',
+    'env_cfg', 'vis_backends', 'visualizer', 'log_level', 'load_from', 'resume', 'randomness',
+    'sync_bn', 'log_processor', 'find_unused_parameters', 'tta_model', 'tta_pipeline',
+    # from mmdet's and mmseg's own base files
+    'backend_args', 'backbone_norm_cfg', 'norm_cfg', 'crop_size', 'img_ratios'}
+
+
+@pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
+def test_saved_configs_carry_no_stale_helpers(task):
+    for name in sorted(leaf_configs(osp.join(CONFIGS, task))):
+        cfg = load(task, name)
+        extra = set(cfg.keys()) - RUNNER_AND_LIBRARY_KEYS
+        assert extra <= SHARED_HELPERS, (name, extra - SHARED_HELPERS)
+        if 'rmt_backbone' in cfg:  # shared by every variant: nothing variant-specific in it
+            assert not {'arch', 'init_cfg'} & set(cfg.rmt_backbone), name
+            assert cfg.model.backbone.init_cfg.type == 'Pretrained', name
+            assert cfg.model.backbone.init_cfg.checkpoint == \
+                f'checkpoints/rmt_{cfg.model.backbone.arch}_in1k.pth', name
+
+
 # ----------------------------------------------------------------------------- detection
 @pytest.mark.parametrize('name', sorted(OFFICIAL_DET))
 def test_det_recipe_equals_the_official_config(name):

@@ -3,7 +3,8 @@ _base_ = [
     './_base_/schedules/adamw_3x.py', './_base_/default_runtime.py'
 ]
 
-model = dict(backbone=dict(arch='s', init_cfg=dict(checkpoint='checkpoints/rmt_s_in1k.pth')))
+model = dict(backbone=dict(
+    arch='s', init_cfg=dict(type='Pretrained', checkpoint='checkpoints/rmt_s_in1k.pth')))
 # The official casrcnn_*_3x.py adds norm_decay_mult=0 to the substring keys (and 'rpe_table',
 # which matches no RMT parameter): the stem's and the box heads' BatchNorms lose their weight
 # decay too; biases keep it.

@@ -11,7 +11,7 @@ crop_size = (128, 128)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=dict(type='BN'), drop_path_rate=0.0, init_cfg=None),
+    backbone=dict(arch='t', norm_cfg=dict(type='BN'), drop_path_rate=0.0, init_cfg=None),
     decode_head=dict(num_classes=len(classes), norm_cfg=dict(type='BN')))
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -8,7 +8,7 @@ classes = ('disk', 'square', 'triangle')
 __image_scale = (160, 128)  # (w, h): the generated images' size
 
 model = dict(
-    backbone=dict(norm_cfg=dict(type='BN'), drop_path_rate=0.0, init_cfg=None),
+    backbone=dict(arch='t', norm_cfg=dict(type='BN'), drop_path_rate=0.0, init_cfg=None),
     roi_head=dict(bbox_head=dict(num_classes=len(classes)),
                   mask_head=dict(num_classes=len(classes))),
     # Fewer proposals and RoI samples than COCO needs: at most 4 objects per image.

@@ -3,4 +3,5 @@ _base_ = [
     './_base_/schedules/fpn_adamw_80k.py', './_base_/default_runtime.py'
 ]
 
-model = dict(backbone=dict(arch='t', init_cfg=dict(checkpoint='checkpoints/rmt_t_in1k.pth')))
+model = dict(backbone=dict(
+    arch='t', init_cfg=dict(type='Pretrained', checkpoint='checkpoints/rmt_t_in1k.pth')))

@@ -3,4 +3,5 @@ _base_ = [
     './_base_/schedules/upernet_adamw_160k.py', './_base_/default_runtime.py'
 ]
 
-model = dict(backbone=dict(arch='s', init_cfg=dict(checkpoint='checkpoints/rmt_s_in1k.pth')))
+model = dict(backbone=dict(
+    arch='s', init_cfg=dict(type='Pretrained', checkpoint='checkpoints/rmt_s_in1k.pth')))
