@@ -1,6 +1,7 @@
 """Fixtures of the suite; shared constants and helpers live in helpers.py."""
 import pytest
 import torch
+
 from helpers import SHAPE_CLASSES, fixture_path
 
 

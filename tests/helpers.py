@@ -70,3 +70,12 @@ def load_tool(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def printed_metrics(stdout: str) -> dict:
+    """The numbers of the metrics dict tools/test.py prints last (``metrics of CKPT: {...}``;
+    numpy scalars print as ``np.float64(x)``)."""
+    import re
+    line = [row for row in stdout.splitlines() if row.startswith('metrics of ')][-1]
+    number = r"(?:np\.\w+\()?(-?[0-9.]+(?:e-?[0-9]+)?)"
+    return {key: float(value) for key, value in re.findall(rf"'([^']+)': {number}", line)}

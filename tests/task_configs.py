@@ -1,8 +1,9 @@
 """Shrinking the detection and segmentation configs to CPU-sized test runs."""
 import copy
 
-from helpers import TINY_ARCH
 from mmengine.config import Config
+
+from helpers import TINY_ARCH
 
 TINY_DIMS = TINY_ARCH['embed_dims']
 

@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 import torch.nn as nn
-from helpers import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
 
 from rmt_mm.models import RMT
+
+from helpers import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
 
 
 def official_arch(kwargs):

@@ -5,9 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars, run_python
 from mmengine.config import Config
 
+from helpers import OFFICIAL_ARCH_KEYS, REPO, TINY_ARCH, fixture_path, read_scalars, run_python
 from task_configs import tiny_cls_config
 
 CLS_CONFIGS = {v: osp.join(REPO, 'configs', 'cls', f'rmt_{v}_in1k.py') for v in 'tsbl'}

@@ -163,11 +163,12 @@ def test_mmengine_flop_counter_counts_the_fused_attention():
     equals fvcore's count of the official RMT-T classifier."""
     import json
 
-    from helpers import REPO
     from mmengine.analysis import get_model_complexity_info
     from mmengine.registry import MODELS, init_default_scope
 
     import rmt_mm  # noqa: F401  (the handle)
+
+    from helpers import REPO
     with open(os.path.join(REPO, 'tests', 'data', 'official', 'official_archs.json')) as f:
         official = json.load(f)['T']['classifier_flops_224_fvcore']
     init_default_scope('mmpretrain')

@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+
 from helpers import REPO, load_tool, run_python
 
 CLS = osp.join(REPO, 'configs', 'cls', 'rmt_t_in1k.py')

@@ -2,8 +2,8 @@
 import os.path as osp
 
 import pytest
-from helpers import REPO, SHAPE_CLASSES, read_scalars
 
+from helpers import REPO, SHAPE_CLASSES, printed_metrics, read_scalars, run_python
 from task_configs import build_and_count, leaf_configs, run_training, tiny_det_config
 
 DET = osp.join(REPO, 'configs', 'det')
@@ -41,12 +41,17 @@ def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     cfg = tiny_det_config(osp.join(DET, name + '.py'), coco_root, SHAPE_CLASSES, work_dir,
                           with_mask=with_mask)
-    run_training(cfg, tmp_path, 'ours')
+    config, _ = run_training(cfg, tmp_path, 'ours')
     scalars = read_scalars(work_dir)
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 16 and all(loss == loss for loss in losses)  # 8 iterations x 2 epochs
     final = [r for r in scalars if 'coco/bbox_mAP' in r]
     assert final, scalars[-1]
-    assert 0.0 <= final[-1]['coco/bbox_mAP'] <= 1.0
-    if with_mask:
-        assert 'coco/segm_mAP' in final[-1]
+    # The last checkpoint tested again gives the last validation's COCO metrics.
+    test = run_python('tools/test.py', config, osp.join(work_dir, 'epoch_2.pth'),
+                      '--work-dir', str(tmp_path / 'test'), timeout=600)
+    metrics = printed_metrics(test.stdout)
+    keys = ['coco/bbox_mAP', 'coco/bbox_mAP_50'] + (['coco/segm_mAP'] if with_mask else [])
+    assert {k: metrics[k] for k in keys} == {k: final[-1][k] for k in keys}
+    if not with_mask:
+        assert 'coco/segm_mAP' not in final[-1]

@@ -4,9 +4,9 @@ import glob
 import os.path as osp
 
 import pytest
-from helpers import REPO, SHAPE_CLASSES, read_scalars, run_python
 from mmengine.config import Config
 
+from helpers import REPO, SHAPE_CLASSES, read_scalars, run_python
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 LEAVES = sorted(osp.relpath(p, osp.join(REPO, 'configs'))

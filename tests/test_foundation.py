@@ -3,6 +3,7 @@ import textwrap
 
 import pytest
 import torch
+
 from helpers import run_python
 
 

@@ -2,9 +2,9 @@
 import os.path as osp
 
 import pytest
-from helpers import REPO, SHAPE_CLASSES, read_scalars
 
-from task_configs import run_training, tiny_det_config, tiny_seg_config
+from helpers import REPO, SHAPE_CLASSES, read_scalars, run_python
+from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 
 def tiny_config(task, request, tmp_path, length):
@@ -46,15 +46,28 @@ def test_dist_train_two_processes_on_cpu(task, length, iterations, checkpoint, r
 
 @pytest.mark.slow
 @pytest.mark.parametrize('task, library, length, checkpoint', [
-    ('det', 'mmdet', 1, 'epoch_1.pth'), ('seg', 'mmseg', 4, 'iter_4.pth')])
-def test_library_own_train_tool_runs_our_config(task, library, length, checkpoint, request,
-                                                tmp_path):
-    """mmdet's and mmseg's tools/train.py (not ours) train rmt_mm configs (custom_imports)."""
-    cfg, metric = tiny_config(task, request, tmp_path, length)
+    ('cls', 'mmpretrain', 2, 'epoch_2.pth'), ('det', 'mmdet', 1, 'epoch_1.pth'),
+    ('seg', 'mmseg', 4, 'iter_4.pth')])
+def test_library_own_train_and_test_tools_run_our_config(task, library, length, checkpoint,
+                                                         request, tmp_path):
+    """mmpretrain's, mmdet's and mmseg's tools/train.py and tools/test.py (not ours) train and
+    evaluate rmt_mm configs (custom_imports)."""
+    if task == 'cls':
+        from rmt_mm.datasets import make_classification_set
+        data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8)
+        cfg, metric = tiny_cls_config(data, max_epochs=length), 'accuracy/top1'
+        cfg.work_dir = str(tmp_path / 'work')
+        cfg.pop('sync_bn')  # SyncBN needs GPUs
+    else:
+        cfg, metric = tiny_config(task, request, tmp_path, length)
     # Their tools keep AMP and fp16 evaluation, which need a GPU.
     cfg.optim_wrapper.type = 'OptimWrapper'
     cfg.optim_wrapper.pop('loss_scale', None)
     cfg.val_cfg.fp16 = cfg.test_cfg.fp16 = False
-    run_training(cfg, tmp_path, __import__(library))
+    config, _ = run_training(cfg, tmp_path, __import__(library))
     assert osp.isfile(osp.join(cfg.work_dir, checkpoint))
     assert any(metric in r for r in read_scalars(cfg.work_dir))
+    tool = osp.join(osp.dirname(__import__(library).__file__), '.mim', 'tools', 'test.py')
+    test = run_python(tool, config, osp.join(cfg.work_dir, checkpoint), '--work-dir',
+                      str(tmp_path / 'test'), cwd=str(tmp_path))
+    assert metric in test.stdout

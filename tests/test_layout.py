@@ -4,6 +4,7 @@ import glob
 import os.path as osp
 
 import pytest
+
 from helpers import REPO, run_python
 
 # rmt_mm.<package> -> its layer; a module may import rmt_mm modules of its layer or below.

@@ -4,11 +4,12 @@ import copy
 
 import pytest
 import torch
-from helpers import TINY_ARCH
 
 from rmt_mm.models import RMT
 from rmt_mm.models.layers import MaSA, RelPos2d
 from rmt_mm.models.layers.masa import aligned, mask_alignment
+
+from helpers import TINY_ARCH
 
 
 def _pair(decomposed, impl, dims=32, heads=4, **cfg):

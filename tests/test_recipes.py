@@ -11,9 +11,9 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers import FIXTURES, REPO
 from mmengine.config import Config
 
+from helpers import FIXTURES, REPO
 from task_configs import leaf_configs
 
 CONFIGS = osp.join(REPO, 'configs')

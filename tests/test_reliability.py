@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, SHAPE_CLASSES, TINY_ARCH, read_scalars
 from mmengine.config import Config
 
+from helpers import REPO, SHAPE_CLASSES, TINY_ARCH, read_scalars
 from task_configs import tiny_cls_config, tiny_det_config, tiny_seg_config
 
 

@@ -6,9 +6,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from helpers import OFFICIAL_ARCH_KEYS, REPO, fixture_path, read_scalars, run_python
 from mmengine.config import Config
 
+from helpers import OFFICIAL_ARCH_KEYS, REPO, fixture_path, read_scalars, run_python
 from task_configs import TINY_CLS_RUN
 
 CLS = osp.join(REPO, 'configs', 'cls')
@@ -290,9 +290,9 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=12))
 
 @pytest.mark.slow
 def test_token_label_training_end_to_end(tmp_path):
-    from helpers import TINY_ARCH
-
     from rmt_mm.datasets import make_classification_set
+
+    from helpers import TINY_ARCH
     data = make_classification_set(str(tmp_path / 'data'), num_classes=4, per_class=8,
                                    label_maps=True)
     config = tmp_path / 'rmt_tiny_token_label.py'

@@ -5,8 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO, run_python
 from PIL import Image
+
+from helpers import REPO, run_python
 
 
 def test_visualize_decay_writes_one_picture_per_stage(tmp_path):

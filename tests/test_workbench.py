@@ -5,8 +5,8 @@ import os.path as osp
 
 import mmcv
 import pytest
-from helpers import REPO, SHAPE_CLASSES, run_python
 
+from helpers import REPO, SHAPE_CLASSES, run_python
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 pytestmark = pytest.mark.slow
