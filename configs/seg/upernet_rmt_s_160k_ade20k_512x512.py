@@ -1,5 +1,5 @@
 _base_ = [
-    './_base_/models/upernet_rmt.py', './_base_/ade20k_512x512.py',
+    './_base_/models/upernet_rmt.py', './_base_/datasets/ade20k_512x512.py',
     './_base_/schedules/upernet_adamw_160k.py', './_base_/default_runtime.py'
 ]
 

@@ -7,7 +7,7 @@ Everything about MaSA lives here: the per-stage rotary tables and Manhattan deca
   result, each biased by a 1-D decay ``|i - j| * log(gamma)``;
 - full: one attention over all H*W tokens biased by the 2-D Manhattan decay.
 
-Three implementations compute the same numbers (``attn_impl``):
+The implementations (``attn_impl``) compute the same numbers:
 
 - ``'reference'``: the official computation step by step (materialised logits, softmax,
   matmul); kept as the ground truth the tests and benchmarks compare against. A backbone
