@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The prepared GPU check of rmt_mm: one run, under 8 minutes on one GPU.
+# The prepared GPU check of rmt_mm: one run, at most 7.5 minutes on one GPU (each part has a
+# time limit: 240 s, then 100 s per dtype).
 #
 #   1. gpu_check.py: every attn_impl against 'reference' on CUDA (fp32 to 1e-4; fp16 and bf16
 #      finite, forward and backward) and the RMT-T dense 1x3x800x1216 training step per
@@ -55,7 +56,7 @@ cd "$REPO"
 "$PY" -c "import torch, mmengine, mmcv; print(f'[gpu_check] {torch.cuda.get_device_name()}, torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}')"
 
 STATUS=0
-timeout 300 "$PY" tools/analysis_tools/gpu_check.py --out-dir "$OUT_DIR" || STATUS=$?
+timeout 240 "$PY" tools/analysis_tools/gpu_check.py --out-dir "$OUT_DIR" || STATUS=$?
 
 if "$PY" -c "import mmpretrain" >/dev/null 2>&1; then
   PEERS=(SwinTransformer:tiny ConvNeXt:tiny)
@@ -63,7 +64,7 @@ else
   PEERS=(timm:swin_tiny_patch4_window7_224 timm:convnext_tiny)
 fi
 for DTYPE in bf16 fp16; do
-  timeout 150 "$PY" tools/analysis_tools/benchmark_backbone.py --device cuda --arch s \
+  timeout 100 "$PY" tools/analysis_tools/benchmark_backbone.py --device cuda --arch s \
     --classifier --shape 224 224 --batch 64 --dtype "$DTYPE" --impls reference auto flex \
     --peers "${PEERS[@]}" --warmup 3 --runs 10 --out "$OUT_DIR/bench_$DTYPE.json" || STATUS=$?
 done
