@@ -115,7 +115,7 @@ def build_peer(spec: str, classifier: bool, size) -> torch.nn.Module:
     backbone.eval()
     with torch.no_grad():  # channels of its (possibly already pooled) last output
         channels = backbone(torch.zeros(1, 3, *size))[-1].shape[1]
-    return torch.nn.Sequential(backbone, _PooledHead(channels, 1000))
+    return torch.nn.Sequential(backbone, _LinearHead(channels, 1000))
 
 
 def _timm_peer(name: str, classifier: bool) -> torch.nn.Module:
@@ -144,8 +144,9 @@ class _Tupled(torch.nn.Module):
         return tuple(out) if isinstance(out, (list, tuple)) else (out, )
 
 
-class _PooledHead(torch.nn.Linear):
-    """Global average pooling of the last output (if not pooled yet), then a linear layer."""
+class _LinearHead(torch.nn.Linear):
+    """A linear layer on the last output, globally average-pooled first when it is a map
+    (RMTClsNeck and ConvNeXt pool already; Swin's last stage is a map)."""
 
     def forward(self, outs):
         x = outs[-1]
@@ -162,12 +163,7 @@ def build_model(args, candidate):
         return RMT(arch=args.arch, attn_impl=impl)
     backbone = RMT(arch=args.arch, out_indices=(3, ), out_norm=False, attn_impl=impl)
     return torch.nn.Sequential(backbone, RMTClsNeck(backbone.embed_dims[-1], 1024),
-                               _Head(1024, 1000))
-
-
-class _Head(torch.nn.Linear):
-    def forward(self, x):
-        return (super().forward(x[0]), )
+                               _LinearHead(1024, 1000))
 
 
 def make_step(args, model, x, mode):

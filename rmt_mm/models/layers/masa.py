@@ -164,6 +164,25 @@ def flex(q, k, v, score_mod, scale):
     return _compiled_flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
 
 
+# Views of (B, H, W, n, d) heads as SDPA's (batch, heads, sequence, d), without copies.
+def rows_view(t: torch.Tensor) -> torch.Tensor:
+    """Each row its own sequence: (B*H, n, W, d)."""
+    B, H, W, n, d = t.shape
+    return t.reshape(B * H, W, n, d).transpose(1, 2)
+
+
+def columns_as_heads_view(t: torch.Tensor) -> torch.Tensor:
+    """Each (column, head) pair a head, the column its sequence: (B, W*n, H, d)."""
+    B, H, W, n, d = t.shape
+    return t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)
+
+
+def tokens_view(t: torch.Tensor) -> torch.Tensor:
+    """All tokens one sequence: (B, n, H*W, d)."""
+    B, H, W, n, d = t.shape
+    return t.reshape(B, H * W, n, d).transpose(1, 2)
+
+
 class RelPos2d(nn.Module):
     """Rotary tables and Manhattan decay masks of one stage (official ``RetNetRelPos2d``).
 
@@ -406,12 +425,11 @@ class MaSA(nn.Module):
         """
         B, H, W, n, d = qr.shape
         dtype = qr.dtype
-        rows = lambda t: t.reshape(B * H, W, n, d).transpose(1, 2)  # noqa: E731
-        v1 = sdpa(rows(qr), rows(kr), rows(v), relpos.decay_1d(W, dtype)[None], self.scaling,
-                  self.cuda_backends).transpose(1, 2).reshape(B, H, W, n, d)
+        v1 = sdpa(rows_view(qr), rows_view(kr), rows_view(v), relpos.decay_1d(W, dtype)[None],
+                  self.scaling, self.cuda_backends).transpose(1, 2).reshape(B, H, W, n, d)
         mask_bytes = W * n * H * H * torch.finfo(dtype).bits // 8
         if mask_bytes <= self.max_column_mask_bytes:
-            cols = lambda t: t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)  # noqa: E731
+            cols = columns_as_heads_view
             out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d_columns(H, W, dtype),
                        self.scaling, self.cuda_backends)  # (B, W*n, H, d)
             return out.transpose(1, 2).reshape(B, H, W, n * d)
@@ -423,16 +441,15 @@ class MaSA(nn.Module):
     def _sdpa_full(self, qr, kr, v, relpos):
         """(B, H, W, n, d) each -> (B, H, W, C)."""
         B, H, W, n, d = qr.shape
-        tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
-        out = sdpa(tokens(qr), tokens(kr), tokens(v), relpos.decay_2d(H, W, qr.dtype)[None],
-                   self.scaling, self.cuda_backends)  # (B, n, HW, d)
+        out = sdpa(tokens_view(qr), tokens_view(kr), tokens_view(v),
+                   relpos.decay_2d(H, W, qr.dtype)[None], self.scaling,
+                   self.cuda_backends)  # (B, n, HW, d)
         return out.transpose(1, 2).reshape(B, H, W, n * d)
 
     def _query_blocked_full(self, qr, kr, v, relpos):
         """Query blocks with their decay rows built on the fly: (B, H, W, n, d) -> (B, H, W, C)."""
         B, H, W, n, d = qr.shape
-        tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
-        q, k, v = tokens(qr), tokens(kr), tokens(v)
+        q, k, v = tokens_view(qr), tokens_view(kr), tokens_view(v)
 
         def block(q_block, k, v, start, stop):
             bias = aligned(relpos.decay_2d_rows(H, W, start, stop).to(q_block.dtype),
@@ -460,8 +477,8 @@ class MaSA(nn.Module):
                 dist = (i // W - j // W).abs() + (i % W - j % W).abs()
                 return score + dist * decay[h]
 
-            tokens = lambda t: t.reshape(B, H * W, n, d).transpose(1, 2)  # noqa: E731
-            out = flex(tokens(qr), tokens(kr), tokens(v), manhattan, self.scaling)
+            out = flex(tokens_view(qr), tokens_view(kr), tokens_view(v), manhattan,
+                       self.scaling)
             return out.transpose(1, 2).reshape(B, H, W, n * d)
 
         def along_rows(score, b, h, i, j):
@@ -470,9 +487,8 @@ class MaSA(nn.Module):
         def along_columns(score, b, h, i, j):  # heads are (column, head) pairs
             return score + (i - j).abs() * decay[h % n]
 
-        rows = lambda t: t.reshape(B * H, W, n, d).transpose(1, 2)  # noqa: E731
-        v1 = flex(rows(qr), rows(kr), rows(v), along_rows, self.scaling)
+        v1 = flex(rows_view(qr), rows_view(kr), rows_view(v), along_rows, self.scaling)
         v1 = v1.transpose(1, 2).reshape(B, H, W, n, d)
-        cols = lambda t: t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)  # noqa: E731
+        cols = columns_as_heads_view
         out = flex(cols(qr), cols(kr), cols(v1), along_columns, self.scaling)
         return out.transpose(1, 2).reshape(B, H, W, n * d)
