@@ -17,10 +17,9 @@ import os.path as osp
 
 from rmt_mm.apis.analysis import complexity, count_params
 from rmt_mm.apis.cli import default_output, prepare_output
-from rmt_mm.utils.tasks import get_task
+from rmt_mm.utils.tasks import TASKS, get_task
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SCOPES = ('mmpretrain', 'mmdet', 'mmseg')  # table order
 # our column -> the metric's name in model-index.yml (the paper's results)
 PAPER_METRICS = {'top-1': 'Top 1 Accuracy', 'box AP': 'box AP', 'mask AP': 'mask AP',
                  'mIoU': 'mIoU'}
@@ -104,7 +103,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 def tables(rows: list[dict]):
     """{scope: (header, [[cell, ...], ...])}: ours next to the paper's, per task."""
     out = {}
-    for scope in SCOPES:
+    for scope in TASKS:  # the table's order: cls, det, seg
         group = [r for r in rows if r['scope'] == scope]
         if not group:
             continue

@@ -35,15 +35,11 @@ def parse_args(argv=None):
 
 
 def benchmark(args) -> dict:
-    from mmengine.runner import load_checkpoint
-
     from rmt_mm.apis import build_model
     from rmt_mm.utils.tasks import get_task
 
-    cfg, model = build_model(args.config, args.cfg_options)
+    cfg, model = build_model(args.config, args.cfg_options, checkpoint=args.checkpoint)
     task = get_task(cfg)
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
     model = model.to(args.device).eval()
     height, width = args.shape or task.default_shape
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8)
