@@ -14,7 +14,9 @@ import os.path as osp
 import runpy
 import sys
 
-LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
+from rmt_mm.utils.tasks import TASKS
+
+LIBRARIES = tuple(TASKS)  # the libraries whose tools it runs
 
 
 def tool_path(library: str, tool: str) -> str:

@@ -6,7 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+from rmt_mm.utils.tasks import TASKS
+
+SCOPES = tuple(TASKS)  # the libraries a config's default_scope may name
 
 
 def _replace_types(node, old: str, new: str) -> int:
