@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from rmt_mm.models import RMT
+from rmt_mm.models.layers import DropPathResidual
 
 from helpers import OFFICIAL_ARCH_KEYS, TINY_ARCH, fixture_path
 
@@ -169,6 +170,45 @@ def test_with_cp_same_output_and_grads():
         sum(t.square().mean() for t in o).backward()
     for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
         torch.testing.assert_close(a.grad, b.grad, msg=name)
+
+
+def test_fused_residual_sums_equal_the_official_ones_in_training():
+    # Drop path on every block (rate rising to 0.6) and layer scale far from 0, so both
+    # matter; the same seed draws the same per-sample masks in both.
+    arch = dict(TINY_ARCH, layerscales=[True] * 4, drop_path_rate=0.6, layer_init_values=0.5)
+    torch.manual_seed(1)
+    official = RMT(arch=arch, fuse_residual=False).train()
+    fused = copy.deepcopy(official)
+    for module in fused.modules():
+        if isinstance(module, DropPathResidual):
+            module.fused = True
+    x = torch.randn(4, 3, 48, 64)
+    outs = []
+    for model in (official, fused):
+        torch.manual_seed(7)
+        outs.append(model(x))
+        sum(t.square().mean() for t in outs[-1]).backward()
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    for (name, a), b in zip(official.named_parameters(), fused.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name)
+    torch.manual_seed(8)  # another draw drops other samples: the masks are in play
+    assert not torch.allclose(fused(x)[-1], outs[1][-1], atol=1e-3)
+
+
+@pytest.mark.parametrize('fused', [True, False])
+def test_drop_path_residual_keeps_or_drops_whole_samples(fused):
+    layer = DropPathResidual(0.5, fused=fused).train()
+    residual = torch.zeros(64, 2, 3)
+    torch.manual_seed(0)
+    out = layer(torch.ones(64, 2, 3), residual, torch.full((3,), 2.)).flatten(1)
+    # kept: residual + 2 * 1 / keep = 4; dropped: the residual alone.
+    assert set(out.unique().tolist()) == {0., 4.} and (out == out[:, :1]).all()
+    assert 16 < int((out[:, 0] == 4).sum()) < 48
+    layer.eval()
+    assert layer(torch.ones(64, 2, 3), residual).eq(1).all()
+    with pytest.raises(ValueError, match=r'drop_prob must be in \[0, 1\), got 1'):
+        DropPathResidual(1)
 
 
 def test_with_cp_per_stage_argument():

@@ -138,10 +138,12 @@ def test_arch_dicts_take_the_official_or_our_key_for_the_decomposed_stages():
     ('auto', None, True), ('reference', None, False), ('reference', True, True),
     ('auto', False, False)])
 def test_fuse_residual_is_one_switch(attn_impl, fuse_residual, fused):
-    from rmt_mm.models.layers import DWConv2d
+    from rmt_mm.models.layers import DropPathResidual, DWConv2d
     model = RMT(arch=TINY_ARCH, attn_impl=attn_impl, fuse_residual=fuse_residual)
     residual = [m for m in model.modules() if isinstance(m, DWConv2d) and m.residual]
     assert residual and {m.fuse_residual for m in residual} == {fused}
+    sums = [m for m in model.modules() if isinstance(m, DropPathResidual)]
+    assert len(sums) == sum(TINY_ARCH['depths']) and {m.fused for m in sums} == {fused}
 
 
 def test_relpos_cache_reused_and_bounded():

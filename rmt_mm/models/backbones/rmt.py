@@ -10,7 +10,6 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -19,6 +18,7 @@ from rmt_mm.registry import MODELS
 
 from ..layers.dwconv import DWConv2d
 from ..layers.masa import MaSA, RelPos2d, check_attn_impl
+from ..layers.residual import DropPathResidual
 
 ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
              'mlp_ratios', 'decomposed', 'layerscales')
@@ -75,7 +75,7 @@ class RetBlock(nn.Module):
         self.retention = MaSA(embed_dims, num_heads, decomposed, **(attn_cfg or {}))
         self.final_layer_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.ffn = FFN(embed_dims, ffn_dims, fuse_residual)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = DropPathResidual(drop_path, fused=fuse_residual)
         self.layerscale = layerscale
         if layerscale:
             self.gamma_1 = nn.Parameter(torch.full((1, 1, 1, embed_dims), layer_init_values))
@@ -83,13 +83,11 @@ class RetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, relpos: RelPos2d) -> torch.Tensor:
         x = self.pos(x)
+        # Both branches end in a linear layer: fresh outputs the residual sum may write into.
         attn = self.retention(self.retention_layer_norm(x), relpos)
-        # The residual sums are written into the branch outputs: fresh tensors (a linear's,
-        # a product's) whose backward does not need them, so autograd allows it, and no new
-        # (B, H, W, C) buffer is allocated for the sum (the same numbers as x + branch).
-        ffn_in = self.drop_path(self.gamma_1 * attn if self.layerscale else attn).add_(x)
+        ffn_in = self.drop_path(attn, x, self.gamma_1 if self.layerscale else None)
         ffn = self.ffn(self.final_layer_norm(ffn_in))
-        return self.drop_path(self.gamma_2 * ffn if self.layerscale else ffn).add_(ffn_in)
+        return self.drop_path(ffn, ffn_in, self.gamma_2 if self.layerscale else None)
 
 
 class Downsample(nn.Module):
@@ -162,8 +160,10 @@ class RMT(BaseModule):
         attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``,
             ``max_column_mask_bytes``, ``cuda_backends``).
         fuse_residual (bool, optional): compute the residual sums around the depthwise convs
-            (CPE and FFN) inside their kernels (the same numbers, one pass less); ``None``: yes,
-            except with ``attn_impl='reference'``, which keeps the official separate additions.
+            (CPE and FFN) inside their kernels, and the block's residual sums with layer scale
+            and drop path as one ``addcmul`` (:class:`DropPathResidual`): the same numbers to
+            rounding, fewer passes; ``None``: yes, except with ``attn_impl='reference'``, which
+            keeps the official separate operations.
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
             official or rmt_mm checkpoints
             (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).

@@ -73,10 +73,14 @@ def rotate_complex(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
 
 
 def rotate_complex_(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
-    """:func:`rotate_complex` written into ``x`` when it is fp32 (a fresh projection output:
-    no new buffer, and autograd allows it since the product's backward needs only the
-    phasor); other dtypes are rotated in fp32 into a new tensor."""
-    if x.dtype != torch.float32:
+    """:func:`rotate_complex` written into ``x`` (a fresh projection output: no new buffer)
+    at inference in fp32; otherwise into a new tensor.
+
+    Under autograd the in-place product on a view of ``x`` would make backward clone the
+    whole gradient of ``x``, zero-fill a buffer for every later view of it and copy the
+    slices back (CopySlices, AsStrided): measured slower than the buffer it saves.
+    """
+    if x.dtype != torch.float32 or (torch.is_grad_enabled() and x.requires_grad):
         return rotate_complex(x, phasor)
     torch.view_as_complex(x.unflatten(-1, (-1, 2))).mul_(phasor)
     return x
