@@ -41,6 +41,23 @@ def test_benchmark_backbone_table_and_json(tmp_path):
     assert peer['vs_peer'] == 1.0 and report['results'][0]['speedup'] == 1.0
 
 
+def test_timed_steps_train_or_infer():
+    import torch
+
+    from rmt_mm.apis.timing import median_seconds, model_step
+    model = torch.nn.Conv2d(3, 4, 1)
+    x = torch.randn(2, 3, 4, 4)
+    before = model.weight.detach().clone()
+    model_step(model, x, train=False)()
+    assert not model.training and torch.equal(model.weight, before)
+    model_step(model, x, train=True, dtype='bf16')()
+    assert model.training and not torch.equal(model.weight, before)
+    with pytest.raises(ValueError, match=r"dtype='fp8' is not one of \['fp32', 'fp16'"):
+        model_step(model, x, train=True, dtype='fp8')
+    calls = []
+    assert median_seconds(lambda: calls.append(1), runs=3, warmup=2) >= 0 and len(calls) == 5
+
+
 def test_benchmark_backbone_names_an_unknown_peer():
     result = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark_backbone.py', '--peers', 'Swin:tiny'],

@@ -42,6 +42,7 @@ import time
 import torch
 
 from rmt_mm.apis.cli import add_shape_argument, default_output, prepare_output
+from rmt_mm.apis.timing import AUTOCAST_DTYPES, model_step
 
 
 def parse_args(argv=None):
@@ -63,7 +64,7 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--dtype', default='fp32', choices=['fp32', 'fp16', 'bf16'],
+    parser.add_argument('--dtype', default='fp32', choices=list(AUTOCAST_DTYPES),
                         help='autocast dtype (fp32: no autocast)')
     parser.add_argument('--no-memory', action='store_true', help='timing only')
     parser.add_argument('--out', default=default_output('benchmark_backbone.json'),
@@ -166,28 +167,6 @@ def build_model(args, candidate):
                                _LinearHead(1024, 1000))
 
 
-def make_step(args, model, x, mode):
-    device = torch.device(args.device)
-    dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(args.dtype)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    model.train(mode == 'train')
-
-    def step():
-        with torch.autocast(device.type, dtype=dtype or torch.float32,
-                            enabled=dtype is not None):
-            with torch.set_grad_enabled(mode == 'train'):
-                outs = model(x)
-                loss = sum(o.float().square().mean() for o in outs)
-        if mode == 'train':
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-
-    return step
-
-
 def _status_bytes(field):
     with open('/proc/self/status') as f:
         for line in f:
@@ -206,7 +185,7 @@ def measure_memory(args, impl, mode):
     """Peak memory growth of one iteration, in MiB (run in a fresh process on CPU)."""
     model = build_model(args, impl).to(args.device)
     x = torch.randn(args.batch, 3, *args.shape, device=args.device)
-    step = make_step(args, model, x, mode)
+    step = model_step(model, x, mode == 'train', args.dtype)
     # No warm-up: the first step's one-time allocations (the decay-mask cache of the fused
     # implementations among them) count, as they stay allocated.
     if args.device == 'cpu':
@@ -222,7 +201,8 @@ def measure_memory(args, impl, mode):
 
 def measure_times(args, mode):
     x = torch.randn(args.batch, 3, *args.shape, device=args.device)
-    steps = {key: make_step(args, build_model(args, key).to(args.device), x, mode)
+    steps = {key: model_step(build_model(args, key).to(args.device), x, mode == 'train',
+                             args.dtype)
              for key in candidates(args)}
     times = {key: [] for key in steps}
     for _ in range(args.warmup):

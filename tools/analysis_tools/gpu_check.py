@@ -20,10 +20,10 @@ import json
 import os
 import os.path as osp
 import sys
-import time
 
 import torch
 
+from rmt_mm.apis.timing import median_seconds, model_step
 from rmt_mm.models.backbones import RMT
 from rmt_mm.models.layers.masa import MaSA, RelPos2d
 
@@ -141,27 +141,6 @@ def _backbone(args, impl):
                drop_path_rate=0.).to(args.device).train()
 
 
-def time_training_step(model, x, runs):
-    """Median seconds of a forward, backward and SGD step, after one warm-up step (which
-    also compiles 'flex')."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        sum(o.square().mean() for o in model(x)).backward()
-        optimizer.step()
-        if x.is_cuda:
-            torch.cuda.synchronize()
-
-    step()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
 def dense_step(args):
     device = args.device
     size = (96, 160) if args.small else (800, 1216)
@@ -175,7 +154,7 @@ def dense_step(args):
             base = torch.cuda.memory_allocated()
         torch.manual_seed(0)
         try:
-            seconds = time_training_step(_backbone(args, impl), x, args.runs)
+            seconds = median_seconds(model_step(_backbone(args, impl), x, train=True), args.runs)
         except torch.OutOfMemoryError:
             rows.append(dict(impl=impl, seconds=None, peak_mib=None, note='out of memory'))
             continue
