@@ -12,7 +12,7 @@ class DropPathResidual(nn.Module):
     allocated (the same numbers as ``branch + residual``). With stochastic depth (training)
     or layer scale, ``fused=True`` computes the sum as one ``addcmul`` with the per-sample
     keep mask, divided by the keep probability, folded into the scale: one pass instead of
-    the official three (scale, divide by keep, mask) plus the sum. ``fused=False`` keeps the
+    the official four (layer scale, divide by keep, mask, sum). ``fused=False`` keeps the
     official sequence (mmcv's :func:`drop_path`). Both draw the same masks from the same
     random numbers (one ``torch.rand`` per sample), so they agree to rounding.
     """
