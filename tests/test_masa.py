@@ -20,7 +20,7 @@ def _pair(decomposed, impl, dims=32, heads=4, **cfg):
     return ref, fast, RelPos2d(dims, heads, 2, 4)
 
 
-CASES = [(True, 'sdpa', {}), (False, 'sdpa', {}),
+CASES = [(True, 'sdpa', {}), (True, 'sdpa', dict(max_column_mask_bytes=0)), (False, 'sdpa', {}),
          (False, 'query_blocked', dict(chunk_size=7)), (False, 'auto', dict(max_mask_bytes=0))]
 
 

@@ -15,7 +15,8 @@ AUTOCAST_DTYPES = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 def model_step(model: torch.nn.Module, inputs: torch.Tensor, train: bool,
                dtype: str = 'fp32') -> Callable[[], None]:
     """One inference (``train=False``) or training step of ``model`` on ``inputs`` (B, 3, H, W);
-    ``dtype``: a key of ``AUTOCAST_DTYPES``. Sets the model's train/eval mode."""
+    the model may return a tensor or a tuple or list of them. ``dtype``: a key of
+    ``AUTOCAST_DTYPES``. Sets the model's train/eval mode."""
     if dtype not in AUTOCAST_DTYPES:
         raise ValueError(f'model_step: dtype={dtype!r} is not one of {list(AUTOCAST_DTYPES)}')
     autocast_dtype = AUTOCAST_DTYPES[dtype]

@@ -127,22 +127,10 @@ def _timm_peer(name: str, classifier: bool) -> torch.nn.Module:
     if name not in timm.list_models():
         raise SystemExit(f'--peers timm:{name}: timm has no model {name!r}; e.g. '
                          f'swin_tiny_patch4_window7_224, convnext_tiny')
+    # A tensor (classifier) or a list of maps (features_only): model_step takes either.
     if classifier:
-        model = timm.create_model(name, pretrained=False, num_classes=1000)
-        return _Tupled(model)
-    return _Tupled(timm.create_model(name, pretrained=False, features_only=True))
-
-
-class _Tupled(torch.nn.Module):
-    """A model's output (a tensor or a list of them) as a tuple, like our backbones'."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        out = self.model(x)
-        return tuple(out) if isinstance(out, (list, tuple)) else (out, )
+        return timm.create_model(name, pretrained=False, num_classes=1000)
+    return timm.create_model(name, pretrained=False, features_only=True)
 
 
 class _LinearHead(torch.nn.Linear):

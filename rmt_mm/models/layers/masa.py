@@ -41,6 +41,7 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
 from .dwconv import DWConv2d
@@ -133,18 +134,12 @@ def sdpa(q, k, v, mask, scale, backends=None):
     ``backends`` (names of ``CUDA_BACKENDS``, tried in that order)."""
     if not q.is_cuda or not backends:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
-    from torch.nn.attention import sdpa_kernel
     with sdpa_kernel([_SDP_BACKENDS[name] for name in backends], set_priority=True):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
 
 
-def _sdp_backends():
-    from torch.nn.attention import SDPBackend
-    return dict(efficient=SDPBackend.EFFICIENT_ATTENTION, math=SDPBackend.MATH,
-                flash=SDPBackend.FLASH_ATTENTION, cudnn=SDPBackend.CUDNN_ATTENTION)
-
-
-_SDP_BACKENDS = _sdp_backends()
+_SDP_BACKENDS = dict(efficient=SDPBackend.EFFICIENT_ATTENTION, math=SDPBackend.MATH,
+                     flash=SDPBackend.FLASH_ATTENTION, cudnn=SDPBackend.CUDNN_ATTENTION)
 
 
 @functools.cache
@@ -168,7 +163,8 @@ def flex(q, k, v, score_mod, scale):
     return _compiled_flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
 
 
-# Views of (B, H, W, n, d) heads as SDPA's (batch, heads, sequence, d), without copies.
+# Views of (B, H, W, n, d) heads as SDPA's (batch, heads, sequence, d), without copies but
+# for columns_view (the fallback when the per-column mask would be too large).
 def rows_view(t: torch.Tensor) -> torch.Tensor:
     """Each row its own sequence: (B*H, n, W, d)."""
     B, H, W, n, d = t.shape
@@ -179,6 +175,12 @@ def columns_as_heads_view(t: torch.Tensor) -> torch.Tensor:
     """Each (column, head) pair a head, the column its sequence: (B, W*n, H, d)."""
     B, H, W, n, d = t.shape
     return t.permute(0, 2, 3, 1, 4).reshape(B, W * n, H, d)
+
+
+def columns_view(t: torch.Tensor) -> torch.Tensor:
+    """Each column its own sequence: (B*W, n, H, d); a copy (columns are not contiguous)."""
+    B, H, W, n, d = t.shape
+    return t.transpose(1, 2).reshape(B * W, H, n, d).transpose(1, 2)
 
 
 def tokens_view(t: torch.Tensor) -> torch.Tensor:
@@ -437,9 +439,9 @@ class MaSA(nn.Module):
             out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d_columns(H, W, dtype),
                        self.scaling, self.cuda_backends)  # (B, W*n, H, d)
             return out.transpose(1, 2).reshape(B, H, W, n * d)
-        cols = lambda t: t.transpose(1, 2).reshape(B * W, H, n, d).transpose(1, 2)  # noqa: E731
-        out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d(H, dtype)[None],
-                   self.scaling, self.cuda_backends)  # (B*W, n, H, d)
+        out = sdpa(columns_view(qr), columns_view(kr), columns_view(v1),
+                   relpos.decay_1d(H, dtype)[None], self.scaling,
+                   self.cuda_backends)  # (B*W, n, H, d)
         return out.transpose(1, 2).reshape(B, W, H, n * d).transpose(1, 2)
 
     def _sdpa_full(self, qr, kr, v, relpos):
