@@ -4,7 +4,9 @@ paper's numbers side by side, as Markdown and LaTeX.
     python tools/make_tables.py WORK_DIR[=MODEL] [...] [--flops] [--out tables]
 
 Each WORK_DIR is a training or test work dir of tools/train.py / tools/test.py (the config
-mmengine saved there, the metrics of its last evaluation). MODEL names the paper row (a
+mmengine saved there and every evaluation logged there, resumed runs included). A cell follows
+the paper's convention and says which evaluation it is: ImageNet the best epoch of the trained
+or the EMA weights, COCO and ADE20K the last evaluation (with the best, when higher). MODEL names the paper row (a
 ``Name`` in model-index.yml, e.g. ``mask_rcnn_rmt_t_fpn_1x_coco``); without it the saved
 config's file name is tried. ``--flops`` counts FLOPs at the paper's input size (slow for
 detectors: minutes on a CPU). A ``benchmark.json`` in a work dir (written by
@@ -14,12 +16,23 @@ import argparse
 import glob
 import json
 import os.path as osp
+import re
 
 from rmt_mm.apis.analysis import complexity, count_params
 from rmt_mm.apis.cli import default_output, prepare_output
 from rmt_mm.utils.tasks import TASKS, get_task
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# How the paper reports each task, and so how a run's cell is chosen: the official ImageNet
+# numbers are the best epoch of the trained or the EMA weights (configs/cls/README.md), the
+# COCO and ADE20K numbers the final model's.
+CONVENTION = {'cls': 'best', 'det': 'last', 'seg': 'last'}
+CAPTIONS = {
+    'best': 'the best evaluation of the trained or the EMA weights (the official convention); '
+            'in brackets which weights and when',
+    'last': 'the last evaluation (the paper\'s convention); in brackets the best one, when an '
+            'earlier evaluation was higher',
+}
 # our column -> the metric's name in model-index.yml (the paper's results)
 PAPER_METRICS = {'top-1': 'Top 1 Accuracy', 'box AP': 'box AP', 'mask AP': 'mask AP',
                  'mIoU': 'mIoU'}
@@ -48,21 +61,73 @@ def saved_config(work_dir: str) -> str:
     return configs[-1]
 
 
-def last_metrics(work_dir: str, keys: list[str]) -> dict:
-    """The metrics of the last evaluation logged in the work dir (val or test)."""
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')) +
-                       glob.glob(osp.join(work_dir, '*', '*.json'))):
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith('{'):
-                    row = json.loads(line)
-                    if any(k in row for k in keys):
-                        rows.append((osp.getmtime(path), row))
-    if not rows:
-        raise ValueError(f'{work_dir}: no evaluation logged any of {keys}')
-    return max(rows, key=lambda r: r[0])[1]
+RUN_DIR = re.compile(r'\d{8}_\d{6}')  # mmengine's timestamped folder of one run
+
+
+def evaluations(work_dir: str, keys: list[str]) -> list[dict]:
+    """Every evaluation logged in a work dir that reports any of ``keys``, oldest first.
+
+    Each is ``dict(metrics, step, kind)``: the validations of training runs (``kind='val'``,
+    ``step`` the epoch or iteration mmengine logged it at) and the results of test runs
+    (``kind='test'``, ``step=None``). Runs are read in the order of their timestamped
+    folders; a step validated again by a later run (a resume from an earlier checkpoint)
+    keeps only the later result.
+    """
+    found = []
+    runs = sorted(d for d in glob.glob(osp.join(work_dir, '*'))
+                  if osp.isdir(d) and RUN_DIR.fullmatch(osp.basename(d)))
+    for run in runs:
+        scalars = osp.join(run, 'vis_data', 'scalars.json')
+        if osp.isfile(scalars):
+            with open(scalars) as f:
+                rows = [json.loads(line) for line in f if line.strip().startswith('{')]
+            for row in rows:
+                if 'step' in row and any(k in row for k in keys):
+                    found = [e for e in found if e['kind'] != 'val' or e['step'] != row['step']]
+                    found.append(dict(metrics=row, step=row['step'], kind='val'))
+        test = osp.join(run, osp.basename(run) + '.json')  # mmengine's test-run results
+        if osp.isfile(test):
+            with open(test) as f:
+                row = json.load(f)
+            if any(k in row for k in keys):
+                found.append(dict(metrics=row, step=None, kind='test'))
+    if not found:
+        raise ValueError(f'{work_dir}: no evaluation logged any of {keys} (looked in '
+                         f'<timestamp>/vis_data/scalars.json and <timestamp>/<timestamp>.json)')
+    return found
+
+
+def _where(evaluation: dict, unit: str) -> str:
+    return 'test' if evaluation['kind'] == 'test' else f"{unit} {evaluation['step']}"
+
+
+def best_of(found: list[dict], key: str, unit: str, labels: dict[str, str]):
+    """(value, where) of the best evaluation of ``key`` or of its variants (``labels``: key
+    prefix -> what it is, e.g. ``{'': 'trained', 'ema/': 'EMA'}``): ``(0.824, 'EMA, epoch
+    287')``."""
+    candidates = [(e['metrics'][prefix + key], label, e) for e in found
+                  for prefix, label in labels.items() if prefix + key in e['metrics']]
+    if not candidates:
+        return None
+    value, label, evaluation = max(candidates, key=lambda c: c[0])
+    return value, f'{label}, {_where(evaluation, unit)}'
+
+
+def last_and_best(found: list[dict], key: str, unit: str):
+    """(last value, best value, where the best was) of ``key``."""
+    reported = [e for e in found if key in e['metrics']]
+    if not reported:
+        return None
+    best = max(reported, key=lambda e: e['metrics'][key])
+    return reported[-1]['metrics'][key], best['metrics'][key], _where(best, unit)
+
+
+def step_unit(cfg) -> str:
+    """'epoch' or 'iter': what mmengine logged validations by in a run of this config."""
+    logger = (cfg.get('default_hooks') or {}).get('logger') or {}
+    by_epoch = 'Epoch' in str((cfg.get('train_cfg') or {}).get('type', 'EpochBased')) or \
+        (cfg.get('train_cfg') or {}).get('by_epoch', False)
+    return 'epoch' if by_epoch and logger.get('log_metric_by_epoch', True) else 'iter'
 
 
 def collect(spec: str, papers: dict[str, dict], flops: bool) -> dict:
@@ -76,10 +141,22 @@ def collect(spec: str, papers: dict[str, dict], flops: bool) -> dict:
         raise ValueError(f'{name!r} is not a model of model-index.yml; known: '
                          f'{sorted(papers)}')
     task = get_task(scope)
-    metrics = last_metrics(work_dir, [k for k, _, _ in task.metrics])
+    found = evaluations(work_dir, [k for k, _, _ in task.metrics])
+    unit = step_unit(cfg)
+    results = {}
+    for key, col, scale in task.metrics:
+        if CONVENTION[task.name] == 'best':
+            best = best_of(found, key, unit, {'': 'trained', 'ema/': 'EMA'})
+            if best:
+                results[col] = f'{best[0] * scale:.1f} ({best[1]})'
+        else:
+            summary = last_and_best(found, key, unit)
+            if summary:
+                last, best, where = summary
+                results[col] = f'{last * scale:.1f}' + (
+                    f' (best {best * scale:.1f}, {where})' if best > last else '')
     row = dict(name=name, work_dir=work_dir, scope=scope, paper=papers.get(name),
-               results={col: metrics[k] * scale for k, col, scale in task.metrics
-                        if k in metrics})
+               results=results)
     if flops:  # builds the model once for both figures
         result = complexity(config)
         row['params'] = result['params']
@@ -121,7 +198,7 @@ def tables(rows: list[dict]):
                      _fmt(r['flops'] / 1e9 if r.get('flops') else None),
                      _fmt(paper['flops'] / 1e9 if paper.get('flops') else None)]
             for col in columns:
-                cells += [_fmt(r['results'].get(col)),
+                cells += [r['results'].get(col, '-'),
                           _fmt(paper.get('metrics', {}).get(PAPER_METRICS[col]))]
             if header[-1] == 'img/s':
                 cells.append(_fmt(r.get('fps')))
@@ -133,7 +210,9 @@ def tables(rows: list[dict]):
 def to_markdown(grouped) -> str:
     parts = []
     for scope, (header, body) in grouped.items():
-        parts.append(f'### {get_task(scope).title}\n')
+        task = get_task(scope)
+        parts.append(f'### {task.title}\n')
+        parts.append(f'Measured: {CAPTIONS[CONVENTION[task.name]]}.\n')
         parts.append('| ' + ' | '.join(header) + ' |')
         parts.append('|' + '---|' * len(header))
         parts += ['| ' + ' | '.join(cells) + ' |' for cells in body]
@@ -146,7 +225,9 @@ def to_latex(grouped) -> str:
     for scope, (header, body) in grouped.items():
         def esc(text):
             return str(text).replace('_', r'\_').replace('%', r'\%')
-        parts += [r'\begin{table}[t]', r'\centering', f'\\caption{{{get_task(scope).title}}}',
+        task = get_task(scope)
+        caption = f'{task.title}. Measured: {CAPTIONS[CONVENTION[task.name]]}.'
+        parts += [r'\begin{table}[t]', r'\centering', f'\\caption{{{esc(caption)}}}',
                   r'\begin{tabular}{l' + 'r' * (len(header) - 1) + '}', r'\toprule',
                   ' & '.join(esc(h) for h in header) + r' \\', r'\midrule']
         parts += [' & '.join(esc(c) for c in cells) + r' \\' for cells in body]
