@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from helpers import REPO, printed_metrics, read_scalars, run_python
+from helpers import REPO, load_tool, printed_metrics, read_scalars, run_python
 from task_configs import build_and_count, leaf_configs, run_training, tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
@@ -37,10 +37,52 @@ def test_params_match_the_paper(name):
     assert cfg.model.decode_head.num_classes == 150
 
 
-def test_slide_inference_mixin():
-    path = osp.join(SEG, '_base_', 'slide_inference.py')
-    cfg = Config.fromfile(path)
+def readme_blocks(language):
+    """The code blocks of configs/seg/README.md in ``language``."""
+    import re
+    text = open(osp.join(SEG, 'README.md')).read()
+    return re.findall(rf'```{language}\n(.*?)```', text, flags=re.S)
+
+
+def test_documented_sliding_window_testing_works(tmp_path):
+    """The README's child config, written next to the configs (links to them here), loads
+    and its segmentor tests in sliding windows; its --cfg-options line gives the same
+    setting."""
+    import os
+    import shlex
+
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from rmt_mm.apis import load_config
+    seg = tmp_path / 'configs' / 'seg'
+    seg.mkdir(parents=True)
+    os.symlink(osp.join(REPO, 'configs', '_base_'), tmp_path / 'configs' / '_base_')
+    for name in os.listdir(SEG):
+        os.symlink(osp.join(SEG, name), seg / name)
+    [child] = [b for b in readme_blocks('python') if 'slide_test_cfg' in b]
+    (seg / 'slide.py').write_text(child)
+    cfg = load_config(str(seg / 'slide.py'))
     assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512), stride=(341, 341))
+
+    [command] = [b for b in readme_blocks('bash') if 'model.test_cfg.mode=slide' in b]
+    argv = shlex.split(command)
+    options = argv[argv.index('--cfg-options') + 1:]
+    test_tool = load_tool('tools/test.py')
+    args = test_tool.parse_args([argv[2], 'ckpt.pth', '--cfg-options', *options])
+    assert load_config(args.config, args.cfg_options).model.test_cfg == cfg.model.test_cfg
+
+    init_default_scope('mmseg')
+    from mmseg.registry import MODELS
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).eval()
+    windows = []  # what the network sees: two 512x512 windows of a 512x600 image
+    encode_decode = model.encode_decode
+    model.encode_decode = lambda inputs, metas: windows.append(tuple(inputs.shape)) or \
+        encode_decode(inputs, metas)
+    with torch.no_grad():
+        [result] = model.test_step(dict(inputs=[torch.zeros(3, 512, 600, dtype=torch.uint8)]))
+    assert windows == [(1, 3, 512, 512)] * 2 and result.pred_sem_seg.data.shape == (1, 512, 600)
 
 
 @pytest.mark.slow

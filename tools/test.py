@@ -8,7 +8,7 @@ import argparse
 import os.path as osp
 
 
-def parse_args():
+def parse_args(argv=None):
     from rmt_mm.apis import add_common_args
     parser = argparse.ArgumentParser(description='Test an rmt_mm model')
     parser.add_argument('config', help='test config file path')
@@ -17,7 +17,7 @@ def parse_args():
                         '(inside the work dir when relative)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation (the config's tta_model and tta_pipeline)")
-    return add_common_args(parser).parse_args()
+    return add_common_args(parser).parse_args(argv)
 
 
 def enable_visualization(cfg, show_dir):

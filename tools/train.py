@@ -8,7 +8,7 @@ Without a GPU the config is adapted (SyncBN -> BN, AMP -> fp32, nccl -> gloo) wi
 import argparse
 
 
-def parse_args():
+def parse_args(argv=None):
     from rmt_mm.apis import add_common_args
     parser = argparse.ArgumentParser(description='Train an rmt_mm model')
     parser.add_argument('config', help='train config file path')
@@ -18,7 +18,7 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir '
                         'when no path is given')
-    return add_common_args(parser).parse_args()
+    return add_common_args(parser).parse_args(argv)
 
 
 def main():
