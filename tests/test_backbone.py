@@ -310,3 +310,37 @@ def test_pretrained_of_another_variant_lists_mismatches(tmp_path):
 def test_config_errors_name_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RMT(**kwargs)
+
+
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(out_indices={0: 0, 3: 3}), TypeError, 'out_indices must be an int or a list/tuple'),
+    (dict(pretrained=1), TypeError, 'pretrained must be a checkpoint path'),
+    (dict(pretrained='a.pth', init_cfg=dict(type='Pretrained', checkpoint='b.pth')), ValueError,
+     'both given; keep only init_cfg'),
+])
+def test_wrong_types_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        RMT(arch=TINY_ARCH, **kwargs)
+
+
+def test_mmseg_pretrained_argument_loads_the_backbone(tmp_path):
+    """mmseg's ``EncoderDecoder(pretrained=PATH)`` hands PATH to the backbone, which loads it
+    (with a deprecation warning), as mmseg's and mmdet's own backbones do."""
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    source = RMT(arch=TINY_ARCH)
+    path = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in source.state_dict().items()}},
+               path)
+    from mmengine.config import ConfigDict
+    init_default_scope('mmseg')
+    with pytest.warns(DeprecationWarning, match="RMT: pretrained is deprecated, use init_cfg"):
+        model = MODELS.build(ConfigDict(
+            type='EncoderDecoder', pretrained=path,
+            data_preprocessor=dict(type='SegDataPreProcessor'),
+            backbone=dict(type='rmt_mm.RMT', arch=TINY_ARCH),
+            decode_head=dict(type='FCNHead', in_channels=128, in_index=3, channels=8,
+                             num_convs=1, num_classes=3)))
+    model.init_weights()
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(model.backbone.state_dict()[name], value, msg=name)

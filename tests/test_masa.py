@@ -213,3 +213,59 @@ def test_torch_compile_has_no_graph_breaks_in_the_backbone():
     with torch.no_grad():
         for a, b in zip(compiled(x), model(x)):
             torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def _train_step(model, x):
+    """Outputs and parameter gradients of one forward and backward in training mode."""
+    model.train()
+    model.zero_grad()
+    outs = model(x)
+    sum(o.square().mean() for o in outs).backward()
+    return [o.detach() for o in outs], {n: p.grad.clone() for n, p in model.named_parameters()
+                                        if p.grad is not None}
+
+
+FIRST_CALLS = {
+    'inference_mode': lambda m, x: torch.inference_mode(),
+    'no_grad': lambda m, x: torch.no_grad(),
+    'autocast_bf16': lambda m, x: torch.autocast('cpu', dtype=torch.bfloat16),
+}
+
+
+@pytest.mark.parametrize('first', sorted(FIRST_CALLS))
+def test_caches_filled_in_any_mode_serve_a_later_training_step(first):
+    """An evaluation under inference_mode, no_grad or autocast fills the per-size caches; the
+    training step after it gives what a model with empty caches gives (no "Inference tensors
+    cannot be saved for backward")."""
+    torch.manual_seed(0)
+    model = RMT(arch=dict(TINY_ARCH, drop_path_rate=0.0))
+    fresh = copy.deepcopy(model)
+    x = torch.randn(2, 3, 64, 48)
+    model.eval()
+    with FIRST_CALLS[first](model, x):
+        model(x)
+    assert all(relpos._cache for relpos in (s.Relpos for s in model.layers))
+    outs, grads = _train_step(model, x)
+    ref_outs, ref_grads = _train_step(fresh, x)
+    torch.testing.assert_close(outs, ref_outs, rtol=0, atol=0)
+    assert grads.keys() == ref_grads.keys() and len(grads) > 0
+    for name, grad in ref_grads.items():
+        torch.testing.assert_close(grads[name], grad, rtol=0, atol=0, msg=name)
+
+
+def test_caches_follow_dtype_and_device_moves():
+    """Caches built in fp32 on the CPU never leak into a float64 or moved model."""
+    torch.manual_seed(0)
+    model = RMT(arch=TINY_ARCH).eval()
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        model(x)
+        model.double()
+        fresh = copy.deepcopy(model)
+        for relpos in (s.Relpos for s in fresh.layers):
+            relpos._cache.clear()
+        outs = model(x.double())
+        assert all(o.dtype == torch.float64 for o in outs)
+        torch.testing.assert_close(outs, fresh(x.double()), rtol=0, atol=0)
+        model.to('meta')  # a device without the CPU's cached tensors
+        assert all(o.device.type == 'meta' for o in model(x.double().to('meta')))

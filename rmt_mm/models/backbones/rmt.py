@@ -4,6 +4,7 @@ Module names follow the official implementation (``patch_embed.proj.N``, ``layer
 ``layers.i.Relpos``, ``extra_norms.i``) so that official checkpoints load without renaming.
 """
 import copy
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -164,6 +165,9 @@ class RMT(BaseModule):
             and drop path as one ``addcmul`` (:class:`DropPathResidual`): the same numbers to
             rounding, fewer passes; ``None``: yes, except with ``attn_impl='reference'``, which
             keeps the official separate operations.
+        pretrained (str, optional): deprecated, as in mmdet's and mmseg's backbones (mmseg's
+            ``EncoderDecoder(pretrained=...)`` passes it): a checkpoint path, turned into
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a warning.
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
             official or rmt_mm checkpoints
             (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).
@@ -199,8 +203,9 @@ class RMT(BaseModule):
                  attn_impl: str = 'auto',
                  attn_cfg: dict | None = None,
                  fuse_residual: bool | None = None,
+                 pretrained: str | None = None,
                  init_cfg: dict | list | None = None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=self._pretrained_to_init_cfg(pretrained, init_cfg))
         self.arch_settings = self.parse_arch(arch)
         arch = self.arch_settings
         self.embed_dims = arch['embed_dims']
@@ -307,9 +312,30 @@ class RMT(BaseModule):
         return [dims[i] for i in cls._check_out_indices(out_indices)]
 
     @staticmethod
+    def _pretrained_to_init_cfg(pretrained, init_cfg):
+        """mmdet's and mmseg's convention for the deprecated ``pretrained`` argument."""
+        if pretrained is None:
+            return init_cfg
+        if not isinstance(pretrained, str):
+            raise TypeError(f'RMT: pretrained must be a checkpoint path (str) or None, got '
+                            f'{type(pretrained).__name__}; prefer init_cfg=dict(type='
+                            f"'Pretrained', checkpoint=PATH)")
+        if init_cfg is not None:
+            raise ValueError(f'RMT: pretrained={pretrained!r} and init_cfg={init_cfg!r} are '
+                             f'both given; keep only init_cfg=dict(type=\'Pretrained\', '
+                             f'checkpoint=PATH)')
+        warnings.warn(f'RMT: pretrained is deprecated, use init_cfg=dict(type=\'Pretrained\', '
+                      f'checkpoint={pretrained!r}) instead', DeprecationWarning, stacklevel=3)
+        return dict(type='Pretrained', checkpoint=pretrained)
+
+    @staticmethod
     def _check_out_indices(out_indices: Sequence[int]) -> tuple:
         if isinstance(out_indices, int):
             out_indices = [out_indices]
+        if not isinstance(out_indices, (list, tuple)):
+            raise TypeError(f'RMT: out_indices must be an int or a list/tuple of stage indices '
+                            f'in [0, {NUM_STAGES - 1}], got {type(out_indices).__name__} '
+                            f'{out_indices!r}')
         out_indices = tuple(i + NUM_STAGES if isinstance(i, int) and i < 0 else i
                             for i in out_indices)
         bad = [i for i in out_indices if not isinstance(i, int) or not 0 <= i < NUM_STAGES]

@@ -197,9 +197,12 @@ class RelPos2d(nn.Module):
         decay (n,): log(gamma_h), gamma_h = 1 - 2^(-init_value - heads_range * h / n).
 
     Tables and masks depend only on the feature size, so they are cached per
-    (size, form, device, dtype) in a small LRU: every block of the stage and every iteration
-    at that size reuse them. The cache is skipped under ``torch.compile`` (the compiler folds
-    the construction into the graph instead) and cleared when the buffers are reloaded.
+    (size, form, dtype) in a small LRU: every block of the stage and every iteration at that
+    size reuse them. They are built as ordinary tensors whatever the caller's mode
+    (``inference_mode``, ``no_grad``, autocast), so a cache filled during an evaluation serves
+    the next training step. The cache is skipped under ``torch.compile`` (the compiler folds
+    the construction into the graph instead) and cleared when the buffers are reloaded, moved
+    or cast.
     """
 
     cache_size = 4
@@ -230,7 +233,11 @@ class RelPos2d(nn.Module):
             return build()
         value = self._cache.get(key)
         if value is None:
-            value = build()
+            # Cached values outlive the mode of the call that built them: built as inference
+            # tensors (under torch.inference_mode) they could never be saved for a later
+            # backward. (Autocast leaves them alone: they are built by elementwise ops only.)
+            with torch.inference_mode(False):
+                value = build()
             self._cache[key] = value
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
