@@ -216,9 +216,9 @@ def run_training(cfg, tmp_path, launch):
     cfg.dump(config)
     env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable)
     if launch == 'ours':
-        command = [sys.executable, 'tools/train.py', config]
+        command = [sys.executable, 'tools/train.py', config, '--device', 'cpu']
     elif launch == 'dist2':
-        command = ['bash', 'tools/dist_train.sh', config, '2']
+        command = ['bash', 'tools/dist_train.sh', config, '2', '--device', 'cpu']
     else:
         tools = osp.join(osp.dirname(launch.__file__), '.mim', 'tools', 'train.py')
         command = [sys.executable, tools, config]

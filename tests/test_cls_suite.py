@@ -75,7 +75,8 @@ def test_train_and_test_tools_end_to_end(tmp_path):
     config = tmp_path / 'rmt_tiny_cls.py'
     tiny_cls_config(data).dump(str(config))
     work_dir = tmp_path / 'work'
-    train = run_python('tools/train.py', str(config), '--work-dir', str(work_dir))
+    train = run_python('tools/train.py', str(config), '--work-dir', str(work_dir),
+                       '--device', 'cpu')
     assert 'AmpOptimWrapper -> OptimWrapper' in train.stdout + train.stderr
     scalars = read_scalars(str(work_dir))
     losses = [r['loss'] for r in scalars if 'loss' in r]
@@ -98,8 +99,9 @@ def test_train_and_test_tools_end_to_end(tmp_path):
     trained, averaged = checkpoint['ema_state_dict']['module.' + key], checkpoint['state_dict'][key]
     assert not torch.allclose(trained, averaged)
 
-    test = run_python('tools/test.py', str(config), str(work_dir / 'epoch_12.pth'),
-                      '--work-dir', str(tmp_path / 'test'), timeout=600)
+    test = run_python('tools/test.py', '--device', 'cpu', str(config),
+                      str(work_dir / 'epoch_12.pth'), '--work-dir', str(tmp_path / 'test'),
+                      timeout=600)
     assert "'accuracy/top1'" in test.stdout
 
 

@@ -48,7 +48,7 @@ def test_train_and_coco_eval_end_to_end(name, with_mask, coco_root, tmp_path):
     final = [r for r in scalars if 'coco/bbox_mAP' in r]
     assert final, scalars[-1]
     # The last checkpoint tested again gives the last validation's COCO metrics.
-    test = run_python('tools/test.py', config, osp.join(work_dir, 'epoch_2.pth'),
+    test = run_python('tools/test.py', '--device', 'cpu', config, osp.join(work_dir, 'epoch_2.pth'),
                       '--work-dir', str(tmp_path / 'test'), timeout=600)
     metrics = printed_metrics(test.stdout)
     keys = ['coco/bbox_mAP', 'coco/bbox_mAP_50'] + (['coco/segm_mAP'] if with_mask else [])

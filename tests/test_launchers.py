@@ -1,4 +1,5 @@
 """Launchers: 2-process CPU jobs through dist_train.sh, and the libraries' own train tools."""
+import os
 import os.path as osp
 
 import pytest
@@ -71,3 +72,58 @@ def test_library_own_train_and_test_tools_run_our_config(task, library, length, 
     test = run_python(tool, config, osp.join(cfg.work_dir, checkpoint), '--work-dir',
                       str(tmp_path / 'test'), cwd=str(tmp_path))
     assert metric in test.stdout
+
+
+def test_a_gpu_job_never_silently_becomes_a_cpu_job(tmp_path):
+    """Where CUDA is not visible, ``dist_train.sh CONFIG 2`` of a GPU config stops at once in
+    every process, naming what needs the GPU and the option that runs it on the CPU; the
+    launcher runs the ``python`` of the user's PATH."""
+    import subprocess
+    import sys
+
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('CUDA is visible here: the job would run on the GPU')
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    calls = tmp_path / 'calls'
+    (bin_dir / 'python').write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\nexec {sys.executable} "$@"\n')
+    (bin_dir / 'python').chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHON'}
+    env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
+    from helpers import free_port
+    env['PORT'] = free_port()
+    run = subprocess.run(['bash', 'tools/dist_train.sh',
+                          'configs/det/mask_rcnn_rmt_t_fpn_1x_coco.py', '2', '--work-dir',
+                          str(tmp_path / 'work')], capture_output=True, text=True, cwd=REPO,
+                         env=env, timeout=600)
+    assert run.returncode != 0
+    assert 'torch.distributed.run' in calls.read_text()
+    message = [line for line in run.stderr.splitlines() if 'CUDA is not available' in line]
+    assert len(message) >= 2, run.stderr[-3000:]  # one per process
+    assert 'SyncBN (model.backbone.norm_cfg' in message[0]
+    assert 'mixed precision (optim_wrapper.type=AmpOptimWrapper)' in message[0]
+    assert 'distributed training over NCCL' in message[0]
+    assert 'pass --device cpu' in message[0]
+    assert not (tmp_path / 'work').exists() or not list((tmp_path / 'work').glob('*/*.log'))
+
+
+def test_device_cpu_adapts_what_needs_a_gpu(monkeypatch):
+    from mmengine.config import Config
+
+    from rmt_mm.apis import gpu_requirements, prepare_device
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'seg',
+                                   'upernet_rmt_s_160k_ade20k_512x512.py'))
+    cfg.launcher = 'pytorch'
+    assert gpu_requirements(cfg) == [
+        'SyncBN (model.backbone.norm_cfg and 2 more)',
+        'mixed precision (optim_wrapper.type=AmpOptimWrapper)',
+        'fp16 evaluation (val_cfg.fp16=True)', 'fp16 evaluation (test_cfg.fp16=True)',
+        'distributed training over NCCL (env_cfg.dist_cfg.backend=nccl)']
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0')  # restored after the test
+    prepare_device(cfg, 'cpu')
+    assert os.environ['CUDA_VISIBLE_DEVICES'] == ''
+    assert gpu_requirements(cfg) == []
+    assert cfg.model.backbone.norm_cfg.type == 'BN' and cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert cfg.optim_wrapper.type == 'OptimWrapper'

@@ -441,8 +441,8 @@ def test_every_trained_parameter_gets_a_gradient_or_ddp_is_told(task, name, unus
     or the config declares find_unused_parameters."""
     from mmengine.registry import MODELS, init_default_scope
 
-    from rmt_mm.apis import adapt_to_device
-    cfg = adapt_to_device(tiny(task, name))
+    from rmt_mm.apis import adapt_to_cpu
+    cfg = adapt_to_cpu(tiny(task, name))
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
     model.train()

@@ -55,9 +55,9 @@ def test_resume_picks_the_newest_intact_checkpoint(tmp_path):
 def _train(config, work_dir, *extra, expect_kill=False):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [osp.join(REPO, 'tests'), os.environ.get('PYTHONPATH', '')]))
-    run = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-                          *extra], capture_output=True, text=True, cwd=REPO, env=env,
-                         timeout=900)
+    run = subprocess.run([sys.executable, 'tools/train.py', config, '--device', 'cpu',
+                          '--work-dir', work_dir, *extra], capture_output=True, text=True,
+                         cwd=REPO, env=env, timeout=900)
     if expect_kill:
         assert run.returncode == -9, run.stdout[-2000:] + run.stderr[-2000:]
     else:
@@ -292,13 +292,13 @@ def test_wrong_data_root_fails_before_training_with_the_path(tmp_path):
     cfg.work_dir = str(tmp_path)
     expected = osp.abspath('data/coco/')
     with pytest.raises(FileNotFoundError) as error:
-        build_runner(cfg)
+        build_runner(cfg, device='cpu')
     assert 'train_dataloader.dataset.data_root' in str(error.value)
     assert expected in str(error.value)
     os.makedirs(tmp_path / 'coco')
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'coco')
     with pytest.raises(FileNotFoundError, match='instances_train2017.json'):
-        build_runner(cfg)
+        build_runner(cfg, device='cpu')
 
 
 @pytest.mark.parametrize('size', [(1, 1), (7, 5), (33, 17)])

@@ -99,7 +99,7 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
     assert final
     # Test the checkpoint again (sliding windows over an image, 96x128, larger than the crop):
     # the same weights on the same images give the validation's mIoU again.
-    test = run_python('tools/test.py', config, osp.join(work_dir, 'iter_8.pth'),
+    test = run_python('tools/test.py', '--device', 'cpu', config, osp.join(work_dir, 'iter_8.pth'),
                       '--work-dir', str(tmp_path / 'test'), timeout=600)
     assert printed_metrics(test.stdout)['mIoU'] == pytest.approx(final[-1]['mIoU'], abs=1e-2)
 
@@ -107,7 +107,6 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
 def test_configs_keep_mmseg_schedule_hooks():
     """Our schedules replace mmseg's: they must keep its hooks (tools/test.py --show-dir
     needs the visualization hook)."""
-    from mmengine.config import Config
     for name in sorted(leaf_configs(SEG)):
         hooks = Config.fromfile(osp.join(SEG, name + '.py')).default_hooks
         assert {'timer', 'logger', 'param_scheduler', 'checkpoint', 'sampler_seed',

@@ -299,7 +299,7 @@ def test_token_label_training_end_to_end(tmp_path):
     config.write_text(TINY_TL_CONFIG.format(
         base=osp.join(CLS, 'rmt_s_token_label_in1k.py'), arch=TINY_ARCH, data=data))
     work_dir = tmp_path / 'work'
-    run_python('tools/train.py', str(config), '--work-dir', str(work_dir))
+    run_python('tools/train.py', str(config), '--work-dir', str(work_dir), '--device', 'cpu')
     scalars = read_scalars(str(work_dir))
     rows = [r for r in scalars if 'loss_token' in r]
     assert len(rows) == 48  # 32 images / 8 per batch x 12 epochs

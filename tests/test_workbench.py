@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import pytest
 
-from helpers import REPO, SHAPE_CLASSES, run_python
+from helpers import REPO, SHAPE_CLASSES, load_tool, run_python
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 pytestmark = pytest.mark.slow
@@ -113,23 +113,34 @@ def test_benchmark_whole_model(runs, tmp_path):
     assert f"{result['fps']:.2f} img/s" in stdout
 
 
-@pytest.mark.parametrize('task, options, metric', [
-    ('cls', ['train_cfg.max_epochs=1'], 'accuracy/top1'),
-    ('det', ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=8'], 'coco/bbox_mAP'),
-    ('seg', ['train_cfg.max_iters=2', 'train_cfg.val_interval=2'], 'mIoU'),
+@pytest.mark.parametrize('task, num_images, options, metric', [
+    ('cls', 16, ['train_cfg.max_epochs=1'], 'accuracy/top1'),
+    ('det', 8, ['train_cfg.max_epochs=1'], 'coco/bbox_mAP'),
+    ('seg', 8, ['train_cfg.max_iters=2', 'train_cfg.val_interval=2'], 'mIoU'),
 ])
-def test_quickstart_trains_evaluates_and_draws(task, options, metric, tmp_path):
-    """The quick start end to end, with the training cut to a few iterations."""
+def test_quickstart_trains_evaluates_and_draws(task, num_images, options, metric, tmp_path):
+    """The quick start end to end (the documented options), with the training cut short."""
+    import math
+    import re
+
+    from mmengine.config import Config
+    quickstart = load_tool('tools/quickstart.py')
+    cfg = Config.fromfile(osp.join(REPO, quickstart.TASKS[task]['config']))
     work_dir = str(tmp_path / task)
     stdout = run_python('tools/quickstart.py', '--task', task, '--work-dir', work_dir,
+                        '--num-images', str(num_images), '--device', 'cpu',
                         '--cfg-options', *options).stdout
-    assert 'untrained' in stdout and 'trained' in stdout
+    iterations = int(re.search(r'trained (\d+) iterations', stdout).group(1))
+    batch = cfg.train_dataloader.batch_size
+    assert iterations == (2 if task == 'seg' else math.ceil(num_images / batch))
     line = [row for row in stdout.splitlines() if row.startswith(f'[quickstart] {metric} ')]
     assert len(line) == 1, stdout[-2000:]
+    untrained, trained = (float(x) for x in line[0].split()[2:])
+    assert 0 <= untrained <= 100 and 0 <= trained <= 100
     picture = mmcv.imread(osp.join(work_dir, 'predictions.png'))
     assert picture.shape[1] >= 400 and picture.std() > 10
-    assert osp.isfile(osp.join(REPO, 'data', 'quickstart',
-                               dict(cls='imagenet', det='coco', seg='ade')[task], '.complete'))
+    done = osp.join(REPO, cfg.data_root, '.complete')
+    assert open(done).read() == str(num_images)
 
 
 @pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
@@ -137,8 +148,8 @@ def test_test_tool_show_dir_draws_every_prediction(task, runs, tmp_path):
     import glob
     config, _, checkpoint, image = runs[task]
     show_dir = str(tmp_path / 'show')
-    run_python('tools/test.py', config, checkpoint, '--work-dir', str(tmp_path / 'work'),
-               '--show-dir', show_dir)
+    run_python('tools/test.py', '--device', 'cpu', config, checkpoint, '--work-dir',
+               str(tmp_path / 'work'), '--show-dir', show_dir)
     pictures = [p for p in glob.glob(osp.join(show_dir, '**', '*.*'), recursive=True)
                 if p.endswith(('.png', '.jpg', '.JPEG'))]
     assert len(pictures) == dict(cls=16, det=8, seg=6)[task], pictures

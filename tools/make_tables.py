@@ -6,11 +6,11 @@ paper's numbers side by side, as Markdown and LaTeX.
 Each WORK_DIR is a training or test work dir of tools/train.py / tools/test.py (the config
 mmengine saved there and every evaluation logged there, resumed runs included). A cell follows
 the paper's convention and says which evaluation it is: ImageNet the best epoch of the trained
-or the EMA weights, COCO and ADE20K the last evaluation (with the best, when higher). MODEL names the paper row (a
-``Name`` in model-index.yml, e.g. ``mask_rcnn_rmt_t_fpn_1x_coco``); without it the saved
-config's file name is tried. ``--flops`` counts FLOPs at the paper's input size (slow for
-detectors: minutes on a CPU). A ``benchmark.json`` in a work dir (written by
-tools/analysis_tools/benchmark.py --out) adds its images per second.
+or the EMA weights, COCO and ADE20K the last evaluation (with the best, when higher). MODEL
+names the paper row (a ``Name`` in model-index.yml, e.g. ``mask_rcnn_rmt_t_fpn_1x_coco``);
+without it the saved config's file name is tried. ``--flops`` counts FLOPs at the paper's
+input size (slow for detectors: minutes on a CPU). A ``benchmark.json`` in a work dir
+(written by tools/analysis_tools/benchmark.py --out) adds its images per second.
 """
 import argparse
 import glob

@@ -1,6 +1,7 @@
 """Quick start: train RMT-T on a small embedded dataset on CPU and see what it learned.
 
     bash tools/quickstart.sh [--task det|cls|seg] [--work-dir DIR] [--num-images N]
+        [--device cpu|cuda] [--cfg-options key=value ...]
 
 1. checks the stack (versions, mmcv's compiled ops);
 2. generates the embedded dataset of the task under data/quickstart/ (shapes with instance
@@ -52,38 +53,49 @@ def check_stack():
         f'{torch.get_num_threads()} CPU threads')
 
 
-def make_data(task: str, cfg) -> str:
-    """Generate the task's embedded set where the config reads it (once)."""
+# Training images of each task's embedded set (the numbers the README's results are for).
+NUM_IMAGES = {'det': 200, 'cls': 160, 'seg': 120}
+
+
+def make_data(task: str, cfg, num_images: int) -> str:
+    """Generate the task's embedded set where the config reads it (again only when the
+    number of training images changes)."""
+    import shutil
+
     from rmt_mm import datasets
     root, classes = cfg.data_root, tuple(cfg.classes)
     done = osp.join(root, '.complete')
-    if osp.isfile(done):
-        say(f'embedded data: {root} (already generated)')
+    if osp.isfile(done) and open(done).read().strip() == str(num_images):
+        say(f'embedded data: {root} ({num_images} training images, already generated)')
         return root
+    shutil.rmtree(root, ignore_errors=True)
     start = time.perf_counter()
     if task == 'det':
-        datasets.make_coco_instance_set(root, classes, num_train=200, num_val=40,
+        datasets.make_coco_instance_set(root, classes, num_train=num_images, num_val=40,
                                         size=(128, 160), max_objects=4)
     elif task == 'cls':
-        datasets.make_classification_set(root, num_classes=len(classes), per_class=40,
+        per_class = max(1, num_images // len(classes))
+        datasets.make_classification_set(root, num_classes=len(classes), per_class=per_class,
                                          size=64, splits=('train', ), seed=0)
         datasets.make_classification_set(root, num_classes=len(classes), per_class=10,
                                          size=64, splits=('val', ), seed=1)
     else:
         shapes = tuple(c for c in classes if c != 'background')  # label 0: background
-        datasets.make_ade_semantic_set(root, shapes, num_train=120, num_val=20,
+        datasets.make_ade_semantic_set(root, shapes, num_train=num_images, num_val=20,
                                        size=(128, 160), max_objects=4)
-    open(done, 'w').close()
-    say(f'embedded data: generated {root} in {time.perf_counter() - start:.1f} s')
+    with open(done, 'w') as f:
+        f.write(str(num_images))
+    say(f'embedded data: generated {root} ({num_images} training images) in '
+        f'{time.perf_counter() - start:.1f} s')
     return root
 
 
-def evaluate_untrained(cfg) -> dict:
+def evaluate_untrained(cfg, device: str) -> dict:
     """Metrics of the model as training starts: same config, initialised weights."""
     from rmt_mm.apis import build_runner
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = osp.join(cfg.work_dir, 'untrained')
-    runner = build_runner(cfg, mode='test')
+    runner = build_runner(cfg, mode='test', device=device)
     runner.model.init_weights()
     return runner.test()
 
@@ -116,9 +128,16 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
     parser.add_argument('--work-dir', help='default: work_dirs/quickstart_<task>')
+    parser.add_argument('--num-images', type=int,
+                        help=f'training images of the embedded set (default: {NUM_IMAGES}; '
+                        'for cls, spread evenly over the classes)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='where to train (default: cpu, what the README\'s figures are for)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
+    if args.num_images is not None and args.num_images < 1:
+        parser.error(f'--num-images must be at least 1, got {args.num_images}')
     os.chdir(REPO)  # the configs' data roots are relative to the repository
     begin = time.perf_counter()
     check_stack()
@@ -130,14 +149,14 @@ def main():
     cfg.log_level = 'WARNING'  # the quick start prints its own summary
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='rmt_mm.ProgressBarHook', desc=f'training RMT-T {task["name"]}')]
-    make_data(args.task, cfg)
+    make_data(args.task, cfg, args.num_images or NUM_IMAGES[args.task])
 
     start = time.perf_counter()
-    untrained = evaluate_untrained(cfg)
+    untrained = evaluate_untrained(cfg, args.device)
     say(f'untrained model evaluated in {time.perf_counter() - start:.0f} s')
 
     start = time.perf_counter()
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, device=args.device)
     runner.train()
     train_time = time.perf_counter() - start
     trained = {k.split('val/', 1)[1]: v.current() for k, v in

@@ -9,7 +9,7 @@ SCRIPT=$3
 GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-$([ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
+PYTHON=${PYTHON:-python}  # the interpreter the user runs, as mmdet's launchers
 
 # shellcheck disable=SC2086  (SRUN_ARGS is a list of options)
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \

@@ -2,7 +2,7 @@
 decides which).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR] [--tta]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--device cpu]
 """
 import argparse
 import os.path as osp
@@ -48,7 +48,7 @@ def main():
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    metrics = build_runner(cfg, mode='test').test()
+    metrics = build_runner(cfg, mode='test', device=args.device).test()
     close_process_group()
     print(f'metrics of {osp.basename(args.checkpoint)}: {metrics}')
 

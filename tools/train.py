@@ -1,9 +1,11 @@
 """Train a classifier, detector or segmentor: the config's default_scope decides which.
 
     python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr] [--resume [CKPT]]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--device cpu]
 
-Without a GPU the config is adapted (SyncBN -> BN, AMP -> fp32, nccl -> gloo) with a warning.
+Runs on the GPU. ``--device cpu`` runs on the CPU and adapts what needs a GPU (SyncBN -> BN,
+AMP -> fp32, nccl -> gloo); without it, a config that needs a GPU fails at once where CUDA is
+not available, naming what needs it.
 """
 import argparse
 
@@ -46,7 +48,7 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_checkpoint_path(cfg.get('load_from'), '--resume' if args.resume else 'load_from')
-    build_runner(cfg).train()
+    build_runner(cfg, device=args.device).train()
     close_process_group()
 
 

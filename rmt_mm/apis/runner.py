@@ -26,8 +26,39 @@ def _replace_types(node, old: str, new: str) -> int:
     return count
 
 
-def adapt_to_device(cfg: Config) -> Config:
-    """Make a GPU config run where there is no GPU, saying what changed.
+def _types_at(node, wanted: str, where: str):
+    """Config paths of the dicts with ``type=wanted`` in a nested config."""
+    if isinstance(node, dict):
+        if node.get('type') == wanted:
+            yield where
+        for key, value in node.items():
+            yield from _types_at(value, wanted, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _types_at(value, wanted, f'{where}[{i}]')
+
+
+def gpu_requirements(cfg: Config) -> list[str]:
+    """What in a config needs a GPU, each naming its config field."""
+    syncbn = list(_types_at(cfg.get('model', {}), 'SyncBN', 'model'))
+    needs = [f'SyncBN ({syncbn[0]}' + (f' and {len(syncbn) - 1} more' if len(syncbn) > 1 else '')
+             + ')'] if syncbn else []
+    if cfg.get('sync_bn'):
+        needs.append(f'sync_bn={cfg.sync_bn!r}')
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and wrapper.get('type') == 'AmpOptimWrapper':
+        needs.append('mixed precision (optim_wrapper.type=AmpOptimWrapper)')
+    needs += [f'fp16 evaluation ({name}.fp16=True)' for name in ('val_cfg', 'test_cfg')
+              if isinstance(cfg.get(name), dict) and cfg[name].get('fp16')]
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg')
+    if cfg.get('launcher', 'none') != 'none' and isinstance(dist_cfg, dict) and \
+            dist_cfg.get('backend') == 'nccl':
+        needs.append('distributed training over NCCL (env_cfg.dist_cfg.backend=nccl)')
+    return needs
+
+
+def adapt_to_cpu(cfg: Config) -> Config:
+    """Make a GPU config run on the CPU (``--device cpu``), saying what changed.
 
     - SyncBN needs GPUs: it becomes BN (the statistics are then per process), and the
       runner's ``sync_bn`` conversion is dropped.
@@ -35,8 +66,6 @@ def adapt_to_device(cfg: Config) -> Config:
       validation and test loops asked to run under fp16 autocast run in fp32.
     - NCCL needs GPUs: distributed runs use gloo, with DDP over CPU modules (no device_ids).
     """
-    if torch.cuda.is_available():
-        return cfg
     changed = []
     if cfg.get('launcher', 'none') != 'none':
         wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
@@ -65,7 +94,39 @@ def adapt_to_device(cfg: Config) -> Config:
         dist_cfg['backend'] = 'gloo'
         changed.append('nccl -> gloo')
     if changed:
-        print_log(f'No GPU: {", ".join(changed)}', logger='current', level=30)
+        print_log(f'--device cpu: {", ".join(changed)}', logger='current')
+    return cfg
+
+
+DEVICES = ('cuda', 'cpu')
+
+
+def prepare_device(cfg: Config, device: str | None = None) -> Config:
+    """Run on the device the user chose, never silently on another.
+
+    ``device='cpu'``: the config is adapted to the CPU (:func:`adapt_to_cpu`) and CUDA is
+    hidden from this process. ``'cuda'``: CUDA must be visible. ``None`` (the tools' default):
+    CUDA when visible; without it, a config that needs a GPU (:func:`gpu_requirements`) is an
+    error naming what needs it and how to run on the CPU instead, and any other config runs on
+    the CPU as mmengine does.
+    """
+    if device not in (None, *DEVICES):
+        raise ValueError(f'device must be one of {DEVICES} or None, got {device!r}')
+    if device == 'cpu':
+        # Before CUDA is initialised, this keeps mmengine from placing the model on a GPU.
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+        return adapt_to_cpu(cfg)
+    if torch.cuda.is_available():
+        return cfg
+    needs = [] if device is None else ['--device cuda']
+    needs += gpu_requirements(cfg)
+    if needs:
+        raise RuntimeError(
+            f'CUDA is not available (torch {torch.__version__}, '
+            f'{"built for CUDA " + torch.version.cuda if torch.version.cuda else "a CPU build"}'
+            f'; check the driver with nvidia-smi), and this run needs a GPU for: '
+            f'{"; ".join(needs)}. To run it on the CPU instead, pass --device cpu (SyncBN '
+            f'becomes BN, mixed precision fp32, NCCL gloo).')
     return cfg
 
 
@@ -159,6 +220,10 @@ def add_common_args(parser):
                         help='override config settings, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument('--device', choices=DEVICES,
+                        help='cpu: run on the CPU, adapting what needs a GPU (SyncBN -> BN, '
+                        'AMP -> fp32, nccl -> gloo); default: the GPU, or the CPU for a config '
+                        'that needs no GPU')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 
@@ -199,18 +264,18 @@ def close_process_group():
         dist.destroy_process_group()
 
 
-def build_runner(cfg: Config, mode: str = 'train'):
-    """Check the config's model and data paths for ``mode`` ('train' or 'test'), adapt it to
-    the machine and build its runner."""
+def build_runner(cfg: Config, mode: str = 'train', device: str | None = None):
+    """Check the config's model and data paths for ``mode`` ('train' or 'test'), prepare it
+    for ``device`` (:func:`prepare_device`) and build its runner."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    prepare_device(cfg, device)
     check_model_channels(cfg.model)
     if mode == 'train':
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
                          else ('train_dataloader', ))
     else:
         check_data_paths(cfg, ('test_dataloader', ))
-    adapt_to_device(cfg)
     init_cpu_process_group(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
@@ -252,7 +317,7 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-__all__ = ['add_common_args', 'adapt_to_device', 'build_model', 'build_runner',
+__all__ = ['add_common_args', 'adapt_to_cpu', 'build_model', 'build_runner',
            'check_checkpoint_path', 'close_process_group',
-           'check_data_paths', 'check_model_channels',
-           'load_config', 'setup_config', 'work_dir_for']
+           'check_data_paths', 'check_model_channels', 'gpu_requirements',
+           'load_config', 'prepare_device', 'setup_config', 'work_dir_for']
