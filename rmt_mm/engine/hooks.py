@@ -134,8 +134,14 @@ class RandomStateHook(Hook):
 
 @HOOKS.register_module()
 class FiniteLossHook(Hook):
-    """Stop training at the first NaN or Inf loss, naming the iteration and every loss term,
-    or, with ``action='skip'``, drop that iteration's update and go on.
+    """Skip the update of an iteration whose loss is NaN or Inf, and stop the run only when
+    such iterations follow one another ``max_consecutive`` times.
+
+    The official fp16 training (dynamic loss scaling) skips a step whose gradients overflow
+    and goes on; a transient non-finite loss must not end a multi-day run either. Each
+    skipped step is logged with its iteration and every loss term, and counted
+    (``train/nonfinite_skipped`` in the log, as GradScaler's skipped steps); a finite loss
+    resets the run of them. ``action='raise'`` stops at the first one instead.
 
     The check runs between the loss and the backward pass, so a broken loss never reaches the
     weights: for the length of ``runner.train()`` the hook wraps the model's ``parse_losses``
@@ -144,18 +150,25 @@ class FiniteLossHook(Hook):
     distributed runs, one all-reduced 4-byte flag so that all ranks skip or stop together.
 
     Args:
-        action (str): 'raise' (default) or 'skip'.
+        action (str): 'skip' (default) or 'raise'.
+        max_consecutive (int): with 'skip', this many non-finite losses in a row stop the
+            run (a diverged model, not a transient); default 20.
     """
     priority = 'VERY_HIGH'
-    ACTIONS = ('raise', 'skip')
+    ACTIONS = ('skip', 'raise')
 
-    def __init__(self, action: str = 'raise'):
+    def __init__(self, action: str = 'skip', max_consecutive: int = 20):
         if action not in self.ACTIONS:
             raise ValueError(f'FiniteLossHook: action must be one of {self.ACTIONS}, '
                              f'got {action!r}')
+        if not isinstance(max_consecutive, int) or max_consecutive < 1:
+            raise ValueError(f'FiniteLossHook: max_consecutive must be a positive int, got '
+                             f'{max_consecutive!r}')
         self.action = action
+        self.max_consecutive = max_consecutive
         self._skip_update = False
         self.skipped = 0
+        self.consecutive = 0
         self._restore = []
 
     def before_train(self, runner) -> None:
@@ -169,6 +182,8 @@ class FiniteLossHook(Hook):
                 torch.distributed.all_reduce(broken, op=torch.distributed.ReduceOp.MAX)
             if broken.item():
                 self._on_broken_loss(runner, log_vars)
+            else:
+                self.consecutive = 0
             return loss, log_vars
 
         def guarded_update_params(loss, *args, **kwargs):
@@ -199,11 +214,20 @@ class FiniteLossHook(Hook):
         if self.action == 'raise':
             raise FloatingPointError(
                 f'non-finite loss at {where}: {terms}. Lower the learning rate, check the '
-                f'data of this batch, or set FiniteLossHook(action="skip") to drop such steps')
+                f'data of this batch, or use FiniteLossHook(action="skip") to skip such steps')
+        self.consecutive += 1
+        if self.consecutive >= self.max_consecutive:
+            raise FloatingPointError(
+                f'non-finite loss at {where}: {terms}; the last {self.consecutive} losses in '
+                f'a row were non-finite (FiniteLossHook max_consecutive={self.max_consecutive}'
+                f' in custom_hooks), so the model has diverged: lower the learning rate or '
+                f'resume from an earlier checkpoint')
         self._skip_update = True
         self.skipped += 1
+        runner.message_hub.update_scalar('train/nonfinite_skipped', self.skipped)
         print_log(f'non-finite loss at {where}: {terms}; this update is skipped '
-                  f'({self.skipped} so far)', logger='current', level=30)
+                  f'({self.skipped} so far, {self.consecutive} in a row of at most '
+                  f'{self.max_consecutive})', logger='current', level=30)
 
 
 @HOOKS.register_module()
