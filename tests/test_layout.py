@@ -3,8 +3,6 @@ import ast
 import glob
 import os.path as osp
 
-import pytest
-
 from helpers import REPO, run_python
 
 # rmt_mm.<package> -> its layer; a module may import rmt_mm modules of its layer or below.
@@ -45,20 +43,6 @@ def test_lower_layers_never_import_higher_ones():
             if imported in LAYERS and LAYERS[imported] > LAYERS[own]:
                 violations.append(f'{osp.relpath(path, REPO)} imports rmt_mm.{imported}')
     assert violations == []
-
-
-@pytest.mark.parametrize('old, name, new', [
-    ('rmt_mm.utils.config', 'build_runner', 'rmt_mm.apis.runner'),
-    ('rmt_mm.utils.convert', 'convert_official_classifier', 'rmt_mm.models.checkpoint'),
-    ('rmt_mm.utils.checkpoint', 'load_backbone_checkpoint', 'rmt_mm.models.checkpoint'),
-])
-def test_old_module_paths_work_with_a_deprecation_message(old, name, new):
-    import importlib
-    import sys
-    sys.modules.pop(old, None)
-    with pytest.warns(DeprecationWarning, match=f'{old} is deprecated .* import {new}'):
-        module = importlib.import_module(old)
-    assert getattr(module, name) is getattr(importlib.import_module(new), name)
 
 
 def test_backbone_imports_without_mmpretrain():

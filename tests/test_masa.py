@@ -112,16 +112,11 @@ def test_flex_matches_reference_compiled_on_cpu(decomposed):
         flex(torch.randn(1, 3, 4, 32, requires_grad=True), relpos)
 
 
-def test_old_names_keep_working_with_a_deprecation_message():
-    with pytest.warns(DeprecationWarning, match="attn_impl='chunked' is renamed 'query_blocked'"):
-        masa = MaSA(32, 4, decomposed=False, attn_impl='chunked')
-    assert masa.attn_impl == 'query_blocked'
-    with pytest.warns(DeprecationWarning, match="RMT: attn_impl='chunked' is renamed"):
-        model = RMT(arch=TINY_ARCH, attn_impl='chunked')
-    assert {m.attn_impl for m in model.modules() if isinstance(m, MaSA)} == {'query_blocked'}
-    from rmt_mm.models.layers import DWConv2d
-    from rmt_mm.models.layers.masa import DWConv2d as old_home
-    assert old_home is DWConv2d
+def test_unknown_attn_impl_is_refused_naming_the_choices():
+    for owner in (lambda: MaSA(32, 4, decomposed=False, attn_impl='chunked'),
+                  lambda: RMT(arch=TINY_ARCH, attn_impl='chunked')):
+        with pytest.raises(ValueError, match="attn_impl='chunked' is not one of"):
+            owner()
 
 
 def test_arch_dicts_take_the_official_or_our_key_for_the_decomposed_stages():

@@ -319,6 +319,9 @@ def test_wrong_data_root_fails_before_training_with_the_path(tmp_path):
         build_runner(cfg, device='cpu')
     assert 'train_dataloader.dataset.data_root' in str(error.value)
     assert expected in str(error.value)
+    # The page it sends the user to has the section it names.
+    assert 'configs/det/README.md, "Data preparation"' in str(error.value)
+    assert '\n## Data preparation\n' in open(osp.join(REPO, 'configs/det/README.md')).read()
     os.makedirs(tmp_path / 'coco')
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'coco')
     with pytest.raises(FileNotFoundError, match='instances_train2017.json'):

@@ -7,12 +7,12 @@ import sys
 import pytest
 from PIL import Image
 
-from helpers import REPO, run_python
+from helpers import REPO, load_tool, run_python
 
 
 def test_visualize_decay_writes_one_picture_per_stage(tmp_path):
     out = run_python('tools/visualize_decay.py', '--arch', 't', '--shape', '96', '128',
-                     '--query', '0.25', '0.75', '--out-dir', str(tmp_path)).stdout
+                     '--query', '0.25', '0.75', '--output-dir', str(tmp_path)).stdout
     assert 'overview' in out
     for i in range(4):
         with Image.open(tmp_path / f'decay_stage{i}.png') as img:
@@ -69,7 +69,7 @@ def test_benchmark_backbone_names_an_unknown_peer():
 
 def test_get_flops_prints_params_and_flops(tmp_path):
     out = run_python('tools/analysis_tools/get_flops.py', 'configs/cls/rmt_t_in1k.py',
-                     '--shape', '64', '64', '--json', str(tmp_path / 'f.json')).stdout
+                     '--shape', '64', '64', '--out', str(tmp_path / 'f.json')).stdout
     assert 'params 14.33 M' in out
     result = json.loads((tmp_path / 'f.json').read_text())
     assert result['shape'] == [64, 64] and result['flops'] > result['flops_without_attention']
@@ -108,24 +108,54 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     assert '| RMT-tiny 2x3x64x96 | auto | fp32 |' in out
 
 
-def test_old_option_names_are_accepted_with_a_message_and_outputs_go_to_work_dirs(tmp_path):
+def test_outputs_go_to_work_dirs(tmp_path):
     result = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'visualize_decay.py'), '--arch', 't',
-         '--image-size', '64', '96'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+         '--shape', '64', '96'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '--image-size is renamed --shape' in result.stderr
     assert sorted(p.name for p in (tmp_path / 'work_dirs' / 'decay_maps').iterdir()) == [
         'decay_overview.png'] + [f'decay_stage{i}.png' for i in range(4)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ['work_dirs']
 
 
-def test_shape_argument_has_one_name():
-    import argparse
+# tool -> its positional arguments; the ones with a config take --cfg-options
+POSITIONALS = {
+    'tools/train.py': ['C'], 'tools/test.py': ['C', 'K'],
+    'tools/analysis_tools/get_flops.py': ['C'], 'tools/analysis_tools/benchmark.py': ['C'],
+    'tools/misc/browse_dataset.py': ['C'], 'tools/deployment/pytorch2onnx.py': ['C'],
+    'tools/analysis_tools/benchmark_backbone.py': [], 'tools/visualize_decay.py': [],
+}
+CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flops.py',
+               'tools/analysis_tools/benchmark.py', 'tools/misc/browse_dataset.py'}
 
-    from rmt_mm.apis.cli import add_shape_argument
-    parser = add_shape_argument(argparse.ArgumentParser(prog='tool'), [224, 224],
-                                old_names=('--size', ))
-    assert parser.parse_args([]).shape == [224, 224]
-    assert parser.parse_args(['--shape', '64', '96']).shape == [64, 96]
-    with pytest.warns(FutureWarning, match='tool: --size is renamed --shape'):
-        assert parser.parse_args(['--size', '32', '48']).shape == [32, 48]
+
+@pytest.mark.parametrize('tool, options', [
+    ('tools/analysis_tools/get_flops.py', ['--shape', '64', '96', '--out', 'f.json']),
+    ('tools/analysis_tools/benchmark.py', ['--shape', '64', '96', '--out', 'f.json',
+                                           '--device', 'cpu']),
+    ('tools/analysis_tools/benchmark_backbone.py', ['--shape', '64', '96', '--device', 'cpu']),
+    ('tools/visualize_decay.py', ['--shape', '64', '96', '--output-dir', 'd']),
+    ('tools/misc/browse_dataset.py', ['--output-dir', 'd']),
+    ('tools/deployment/pytorch2onnx.py', ['--shape', '64', '96', '--out', 'f.onnx']),
+    ('tools/test.py', ['--device', 'cpu', '--work-dir', 'w']),
+    ('tools/train.py', ['--device', 'cpu', '--work-dir', 'w']),
+])
+def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys):
+    """--shape, --device, --out (a file), --output-dir (a folder), --cfg-options, as mmdet's
+    tools; the earlier spellings are gone."""
+    parse_args = load_tool(tool).parse_args
+    args = vars(parse_args(POSITIONALS[tool] + options))
+    expected = {'shape': [64, 96], 'out': next((v for k, v in zip(options, options[1:])
+                                                if k == '--out'), None),
+                'output_dir': 'd', 'device': 'cpu', 'work_dir': 'w'}
+    for name in ('--shape', '--out', '--output-dir', '--device', '--work-dir'):
+        if name in options:
+            key = name[2:].replace('-', '_')
+            assert args[key] == expected[key], name
+    if tool in CFG_OPTIONS:
+        assert parse_args(POSITIONALS[tool] + ['--cfg-options', 'a.b=1']).cfg_options == \
+            {'a.b': 1}
+    for old in ('--size', '--image-size', '--json', '--out-dir'):
+        with pytest.raises(SystemExit):
+            parse_args(POSITIONALS[tool] + [old, '1'])
+    capsys.readouterr()

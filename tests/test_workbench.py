@@ -73,7 +73,7 @@ def test_browse_dataset_draws_pipeline_outputs(runs, tmp_path):
     config = runs['det'][0]
     out = tmp_path / 'browse'
     stdout = run_python('tools/misc/browse_dataset.py', config, '--num', '3',
-                        '--out-dir', str(out)).stdout
+                        '--output-dir', str(out)).stdout
     assert '3 train samples of 16' in stdout
     pictures = sorted(p.name for p in out.iterdir())
     assert len(pictures) == 4 and 'grid.png' in pictures
@@ -147,9 +147,10 @@ def test_quickstart_trains_evaluates_and_draws(task, num_images, options, metric
 def test_test_tool_show_dir_draws_every_prediction(task, runs, tmp_path):
     import glob
     config, _, checkpoint, image = runs[task]
-    show_dir = str(tmp_path / 'show')
-    run_python('tools/test.py', '--device', 'cpu', config, checkpoint, '--work-dir',
-               str(tmp_path / 'work'), '--show-dir', show_dir)
+    # A relative --show-dir lands inside the work dir for every task (not the current dir).
+    run_python(osp.join(REPO, 'tools/test.py'), '--device', 'cpu', config, checkpoint,
+               '--work-dir', str(tmp_path / 'work'), '--show-dir', 'show', cwd=str(tmp_path))
+    show_dir = str(tmp_path / 'work' / 'show')
     pictures = [p for p in glob.glob(osp.join(show_dir, '**', '*.*'), recursive=True)
                 if p.endswith(('.png', '.jpg', '.JPEG'))]
     assert len(pictures) == dict(cls=16, det=8, seg=6)[task], pictures

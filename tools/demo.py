@@ -13,19 +13,19 @@ import os.path as osp
 from rmt_mm.apis.cli import default_output, prepare_output
 
 
-def parse_args():
+def parse_args(argv=None):
+    from rmt_mm.apis.cli import add_device_argument, add_out_argument
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('image', help='image file')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='output picture (default: '
-                        'work_dirs/demo/IMAGE_NAME_pred.png)')
-    parser.add_argument('--device', default=None, help='default: cuda:0 if available, else cpu')
+    add_out_argument(parser, help='output picture (default: work_dirs/demo/IMAGE_NAME_pred.png)')
+    add_device_argument(parser)
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: box score '
                         'threshold')
     parser.add_argument('--topk', type=int, default=5, help='classification: classes shown')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def main():

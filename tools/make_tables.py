@@ -19,7 +19,7 @@ import os.path as osp
 import re
 
 from rmt_mm.apis.analysis import complexity, count_params
-from rmt_mm.apis.cli import default_output, prepare_output
+from rmt_mm.apis.cli import add_out_argument, default_output, prepare_output
 from rmt_mm.utils.tasks import TASKS, get_task
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -241,8 +241,7 @@ def main(argv=None):
     parser.add_argument('runs', nargs='+', metavar='WORK_DIR[=MODEL]')
     parser.add_argument('--flops', action='store_true', help="count FLOPs at the paper's "
                         'input size')
-    parser.add_argument('--out', default=default_output('tables'),
-                        help='writes OUT.md and OUT.tex')
+    add_out_argument(parser, default_output('tables'), help='writes OUT.md and OUT.tex')
     args = parser.parse_args(argv)
     import rmt_mm  # noqa: F401  (configs of rmt_mm)
     papers = paper_rows()

@@ -123,7 +123,7 @@ def draw_predictions(runner, scope: str, out_file: str, num: int = 6):
 
 
 def main():
-    from mmengine.config import DictAction
+    from rmt_mm.apis.cli import add_cfg_options
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
@@ -133,8 +133,7 @@ def main():
                         'for cls, spread evenly over the classes)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
                         help='where to train (default: cpu, what the README\'s figures are for)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_epochs=1')
+    add_cfg_options(parser)
     args = parser.parse_args()
     if args.num_images is not None and args.num_images < 1:
         parser.error(f'--num-images must be at least 1, got {args.num_images}')

@@ -14,18 +14,21 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--show-dir', help='save pictures of the predictions in this folder '
-                        '(inside the work dir when relative)')
+                        '(relative to the work dir)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation (the config's tta_model and tta_pipeline)")
     return add_common_args(parser).parse_args(argv)
 
 
 def enable_visualization(cfg, show_dir):
-    """Turn on the task's visualization hook so that predictions are drawn into show_dir."""
+    """Turn on the task's visualization hook so that predictions are drawn into show_dir
+    (relative: inside the work dir, for every task)."""
     from rmt_mm.utils.tasks import get_task
     if cfg.default_hooks.get('visualization') is None:
         raise ValueError('--show-dir needs default_hooks.visualization in the config')
-    get_task(cfg).draw_test_outputs(cfg, show_dir)
+    # Absolute, so that each library's own base (mmdet: the run's log dir, mmseg and
+    # mmpretrain: the current directory) leaves it as it is.
+    get_task(cfg).draw_test_outputs(cfg, osp.abspath(osp.join(cfg.work_dir, show_dir)))
 
 
 def main():

@@ -16,7 +16,7 @@ import os.path as osp
 
 import torch
 
-from rmt_mm.apis.cli import add_shape_argument, default_output
+from rmt_mm.apis.cli import add_output_dir_argument, add_shape_argument, default_output
 
 
 def parse_args(argv=None):
@@ -26,10 +26,10 @@ def parse_args(argv=None):
     parser.add_argument('--config', help='a config with an RMT backbone')
     parser.add_argument('--checkpoint', help='weights for the backbone (its Relpos buffers)')
     add_shape_argument(parser, [224, 224], 'input height and width; stages are 1/4 .. 1/32 '
-                       'of it', old_names=('--image-size', ))
+                       'of it')
     parser.add_argument('--query', type=float, nargs=2, default=[0.5, 0.5], metavar=('Y', 'X'),
                         help='query position as a fraction of the feature map')
-    parser.add_argument('--out-dir', default=default_output('decay_maps'))
+    add_output_dir_argument(parser, default_output('decay_maps'))
     return parser.parse_args(argv)
 
 
@@ -78,7 +78,7 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     backbone = build_backbone(args)
-    os.makedirs(args.out_dir, exist_ok=True)
+    os.makedirs(args.output_dir, exist_ok=True)
     sizes = stage_sizes(*args.shape)
     overview = []
     for i, (stage, (height, width)) in enumerate(zip(backbone.layers, sizes)):
@@ -106,7 +106,7 @@ def main(argv=None):
         fig.suptitle(f'stage {i}: {height}x{width} tokens, {form} MaSA (* = used here), '
                      f'query ({qy}, {qx})', fontsize=9)
         fig.tight_layout()
-        path = osp.join(args.out_dir, f'decay_stage{i}.png')
+        path = osp.join(args.output_dir, f'decay_stage{i}.png')
         fig.savefig(path, dpi=110)
         plt.close(fig)
         overview.append((i, manhattan[0], manhattan[-1], (qy, qx), form))
@@ -121,7 +121,7 @@ def main(argv=None):
             axes[row][i].axis('off')
     fig.suptitle('Manhattan spatial decay around the query, slowest and fastest head')
     fig.tight_layout()
-    path = osp.join(args.out_dir, 'decay_overview.png')
+    path = osp.join(args.output_dir, 'decay_overview.png')
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f'overview: {path}')

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from rmt_mm.utils.tasks import TASKS
+from rmt_mm.utils.tasks import TASKS, get_task
 
 SCOPES = tuple(TASKS)  # the libraries a config's default_scope may name
 
@@ -151,8 +151,8 @@ def check_data_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloader')
             if isinstance(root, str) and '://' not in root and not osp.isdir(root):
                 raise FileNotFoundError(
                     f'{where}.data_root: the folder {osp.abspath(root)} does not exist; '
-                    f'prepare the data there (see configs/*/README.md), link it, or set '
-                    f'--cfg-options {where}.data_root=PATH')
+                    f'prepare the data there (configs/{get_task(cfg).name}/README.md, "Data '
+                    f'preparation"), link it, or set --cfg-options {where}.data_root=PATH')
             ann = dataset.get('ann_file')
             if isinstance(ann, str) and ann and '://' not in ann:
                 path = ann if osp.isabs(ann) or not root else osp.join(root, ann)
@@ -214,10 +214,9 @@ def check_checkpoint_path(path, field: str):
 
 def add_common_args(parser):
     """The arguments tools/train.py and tools/test.py share."""
-    from mmengine.config import DictAction
+    from .cli import add_cfg_options
     parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_dataloader.batch_size=4')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--device', choices=DEVICES,

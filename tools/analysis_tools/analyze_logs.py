@@ -13,7 +13,7 @@ import glob
 import json
 import os.path as osp
 
-from rmt_mm.apis.cli import default_output, prepare_output
+from rmt_mm.apis.cli import add_out_argument, default_output, prepare_output
 
 TRAIN_ONLY = ('data_time', 'time', 'memory', 'epoch', 'iter', 'step')
 
@@ -90,8 +90,7 @@ def main(argv=None):
     parser.add_argument('--keys', nargs='+', help='scalars to plot (default: loss, lr and '
                         'the validation metrics)')
     parser.add_argument('--legend', nargs='+', help='one name per run (default: folder)')
-    parser.add_argument('--out', default=default_output('analyze_logs', 'curves.png'),
-                        help='output PNG')
+    add_out_argument(parser, default_output('analyze_logs', 'curves.png'), help='output PNG')
     args = parser.parse_args(argv)
     names = args.legend or [osp.basename(osp.normpath(r)) for r in args.runs]
     if len(names) != len(args.runs):

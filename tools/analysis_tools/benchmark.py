@@ -19,18 +19,23 @@ import torch
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from rmt_mm.apis.cli import (
+        add_cfg_options,
+        add_device_argument,
+        add_out_argument,
+        add_shape_argument,
+    )
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--checkpoint', help='weights to load (default: random init)')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    add_shape_argument(parser, help="input height and width (default: the task's)")
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--runs', type=int, default=10)
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--out', help='write the result to this JSON file')
+    add_device_argument(parser)
+    add_cfg_options(parser)
+    add_out_argument(parser, help='write the result to this JSON file')
     return parser.parse_args(argv)
 
 

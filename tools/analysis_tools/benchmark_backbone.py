@@ -41,7 +41,12 @@ import time
 
 import torch
 
-from rmt_mm.apis.cli import add_shape_argument, default_output, prepare_output
+from rmt_mm.apis.cli import (
+    add_device_argument,
+    add_shape_argument,
+    default_output,
+    prepare_output,
+)
 from rmt_mm.apis.timing import AUTOCAST_DTYPES, model_step
 
 
@@ -52,7 +57,7 @@ def parse_args(argv=None):
     parser.add_argument('--classifier', action='store_true',
                         help='the ImageNet classifier (backbone + neck + head) instead of the '
                         'dense backbone')
-    add_shape_argument(parser, [224, 224], old_names=('--size', ))
+    add_shape_argument(parser, [224, 224])
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--impls', nargs='+', default=['reference', 'auto'],
                         help='attention implementations to compare (the first is the baseline)')
@@ -63,7 +68,7 @@ def parse_args(argv=None):
                         choices=['infer', 'train'])
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--runs', type=int, default=5)
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    add_device_argument(parser)
     parser.add_argument('--dtype', default='fp32', choices=list(AUTOCAST_DTYPES),
                         help='autocast dtype (fp32: no autocast)')
     parser.add_argument('--no-memory', action='store_true', help='timing only')

@@ -23,15 +23,15 @@ import torch
 
 
 def parse_args(argv=None):
+    from rmt_mm.apis.cli import add_out_argument, add_shape_argument
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--checkpoint', help='weights to load (random weights without it)')
     parser.add_argument('--part', choices=['model', 'backbone'], default='model')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='export input size (default: 224 224 cls, 512 512 seg)')
+    add_shape_argument(parser, help='export input size (default: 224 224 cls, 512 512 seg)')
     parser.add_argument('--dynamic', action='store_true', help='dynamic batch, height, width')
-    parser.add_argument('--out', help='output file (default: work_dirs/onnx/<config>.onnx)')
+    add_out_argument(parser, help='output file (default: work_dirs/onnx/<config>.onnx)')
     parser.add_argument('--verify-shapes', type=int, nargs='+', default=[],
                         help='more H W pairs to check (needs --dynamic)')
     parser.add_argument('--atol', type=float, default=1e-4)

@@ -2,7 +2,7 @@
 ground truth (boxes and masks, class maps, labels).
 
     python tools/misc/browse_dataset.py CONFIG [--split train|val|test] [--num 8]
-        [--out-dir browse] [--cfg-options ...]
+        [--output-dir work_dirs/browse_dataset] [--cfg-options ...]
 
 Writes one picture per sample and ``grid.png`` with all of them.
 """
@@ -14,15 +14,14 @@ from rmt_mm.apis.cli import default_output
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from rmt_mm.apis.cli import add_cfg_options, add_output_dir_argument
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--num', type=int, default=8, help='number of samples')
-    parser.add_argument('--out-dir', default=default_output('browse_dataset'),
-                        help='output folder')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_output_dir_argument(parser, default_output('browse_dataset'))
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -47,7 +46,7 @@ def main(argv=None):
     init_default_scope(cfg.default_scope)
     dataset = DATASETS.build(cfg[loader].dataset)
     drawer = build_drawer(cfg.default_scope, dataset.metainfo)
-    os.makedirs(args.out_dir, exist_ok=True)
+    os.makedirs(args.output_dir, exist_ok=True)
     pictures = []
     for index in range(min(args.num, len(dataset))):
         item = dataset[index]
@@ -55,11 +54,11 @@ def main(argv=None):
         image = to_rgb_image(item['inputs'])
         drawn = draw_sample(drawer, cfg.default_scope, image, sample, draw_gt=True)
         name = osp.splitext(osp.basename(sample.img_path))[0]
-        mmcv.imwrite(drawn[..., ::-1], osp.join(args.out_dir, f'{index:03d}_{name}.png'))
+        mmcv.imwrite(drawn[..., ::-1], osp.join(args.output_dir, f'{index:03d}_{name}.png'))
         pictures.append(drawn)
-    mmcv.imwrite(tile(pictures, cols=4)[..., ::-1], osp.join(args.out_dir, 'grid.png'))
+    mmcv.imwrite(tile(pictures, cols=4)[..., ::-1], osp.join(args.output_dir, 'grid.png'))
     print(f'{len(pictures)} {args.split} samples of {len(dataset)} after the pipeline -> '
-          f'{args.out_dir}/ (grid.png)')
+          f'{args.output_dir}/ (grid.png)')
 
 
 if __name__ == '__main__':

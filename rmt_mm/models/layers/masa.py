@@ -17,9 +17,8 @@ The implementations (``attn_impl``) compute the same numbers:
   bias, laid out so that no head permute is needed.
 - ``'query_blocked'``: full form, queries in blocks with the decay of each block built on the
   fly and recomputed in backward, so memory no longer grows with the square of the token
-  count. Decomposed stages, whose masks are 1-D and small, run ``'sdpa'``. (Named
-  ``'chunked'`` before; that name still works with a deprecation message. It is unrelated to
-  the official arch key ``chunkwise_recurrents``, which means the decomposed form.)
+  count. Decomposed stages, whose masks are 1-D and small, run ``'sdpa'``. (Unrelated to the
+  official arch key ``chunkwise_recurrents``, which means the decomposed form.)
 - ``'flex'``: ``torch.nn.attention.flex_attention`` with the decay computed from the token
   indices in a ``score_mod``: no mask tensor at all, for both forms. It always runs compiled
   (on its own or inside a compiled model); on CPU torch supports it for inference only.
@@ -35,7 +34,6 @@ passed as a view, because that kernel needs aligned mask strides and would other
 mask on every call (stage widths 28, 14, 7 and most detection sizes are not multiples of 8).
 """
 import functools
-import warnings
 from collections import OrderedDict
 
 import torch
@@ -47,7 +45,6 @@ from torch.utils.checkpoint import checkpoint
 from .dwconv import DWConv2d
 
 ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'query_blocked', 'flex')
-RENAMED_IMPLS = {'chunked': 'query_blocked'}
 CUDA_BACKENDS = ('efficient', 'math', 'flash', 'cudnn')
 
 
@@ -100,13 +97,7 @@ def exporting() -> bool:
 
 
 def check_attn_impl(attn_impl: str, owner: str) -> str:
-    """``attn_impl`` checked, a renamed one mapped to its name (with a deprecation message)."""
-    if attn_impl in RENAMED_IMPLS:
-        new = RENAMED_IMPLS[attn_impl]
-        warnings.warn(f'{owner}: attn_impl={attn_impl!r} is renamed {new!r} (full-form MaSA '
-                      f'in query blocks); the old name will be removed in the next release',
-                      DeprecationWarning, stacklevel=3)
-        return new
+    """``attn_impl``, checked against :data:`ATTN_IMPLS`."""
     if attn_impl not in ATTN_IMPLS:
         raise ValueError(f'{owner}: attn_impl={attn_impl!r} is not one of {ATTN_IMPLS}')
     return attn_impl
