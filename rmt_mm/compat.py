@@ -1,6 +1,8 @@
 """Everything ``import rmt_mm`` changes outside rmt_mm, in one place.
 
-:func:`apply` runs once at import. Each patch is guarded by the versions it was written for and
+Only what loading checkpoints and ``rmt_mm::`` configs needs happens at import; nothing here
+changes how other people's models are built, run or counted. :func:`apply` runs once at
+import. Each patch is guarded by the versions it was written for and
 by a check of the code it changes; when either differs, it raises :class:`CompatError`
 naming the patch, what changed and what to do, instead of patching something it does not know.
 
@@ -21,22 +23,25 @@ naming the patch, what changed and what to do, instead of patching something it 
 4. ``atomic_file_backend`` (mmengine 0.10): the file backend ``rmt_mm_atomic_local``
    (:mod:`rmt_mm.engine.fileio`) is registered through mmengine's public ``register_backend``;
    listed here because it adds a name to a global table.
-5. ``sdpa_flop_count`` (mmengine 0.10): mmengine's FLOP counter has no handle for
-   ``aten::scaled_dot_product_attention``, the kernel MaSA runs on, and skips it, so every
-   counter built on ``mmengine.analysis`` (mmdet's, mmseg's and mmpretrain's get_flops)
-   would leave out the attention products. A handle is added to its private table of
-   default handles (``_DEFAULT_SUPPORTED_FLOP_OPS``): q k^T and attention x v, one
-   multiply-add per FLOP, as its own matmul handle counts them.
-6. ``mmpretrain_model_hub`` (mmpretrain 1.x): our ImageNet models are registered with
+5. ``mmpretrain_model_hub`` (mmpretrain 1.x): our ImageNet models are registered with
    mmpretrain's ``ModelHub`` (its public ``register_model_index``, with
    ``configs/cls/metafile.yml``), so ``mmpretrain.list_models('*rmt*')``, ``get_model`` and
-   ``inference_model`` know them by name. Once per process; skipped when the packaged
-   configs (``rmt_mm/.mim``) or mmpretrain itself are absent.
+   ``inference_model`` know them by name. Lazily: when ``mmpretrain.apis.model`` is imported
+   (at once if it already is), through a one-shot finder on ``sys.meta_path`` that removes
+   itself; a process that never imports mmpretrain (mmdet and mmseg users) pays nothing.
+   Skipped when the packaged configs (``rmt_mm/.mim``) or mmpretrain itself are absent.
+
+MaSA's attention products are counted by mmengine's FLOP counter (mmdet's, mmseg's and
+mmpretrain's get_flops) without a handle in its global table: traced, MaSA writes its fused
+attention as the two matrix products the counter knows (``rmt_mm.models.layers.masa.sdpa``).
 """
+import importlib.abc
+import importlib.util
 import os.path as osp
+import sys
 
 PATCHES = ('config_scope', 'weights_only_allow_list', 'history_buffer_state',
-           'atomic_file_backend', 'sdpa_flop_count', 'mmpretrain_model_hub')
+           'atomic_file_backend', 'mmpretrain_model_hub')
 MMENGINE_WRITTEN_FOR = '0.10.'
 TORCH_AT_LEAST = (2, 6)
 
@@ -131,40 +136,59 @@ def patch_atomic_file_backend() -> None:
     from .engine import fileio  # noqa: F401  (registers the backend on import)
 
 
-def sdpa_flop_jit(inputs, outputs) -> int:
-    """FLOPs of ``scaled_dot_product_attention(q, k, v, ...)`` from the traced shapes:
-    batch dims x Lq x Lk x (D + Dv)."""
-    from mmengine.analysis.jit_handles import get_shape
-    q, k, v = (get_shape(value) for value in inputs[:3])
-    batch = 1
-    for size in q[:-2]:
-        batch *= size
-    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``callback(module)`` once, right after the module ``name`` is first executed;
+    then leaves ``sys.meta_path``. Other modules are not looked at."""
+
+    def __init__(self, name: str, callback):
+        self.name, self.callback = name, callback
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _CallbackLoader(spec.loader, self.callback)
+        return spec
 
 
-SDPA_OP = 'aten::scaled_dot_product_attention'
+class _CallbackLoader(importlib.abc.Loader):
+    def __init__(self, loader, callback):
+        self.loader, self.callback = loader, callback
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.callback(module)
 
 
-def patch_sdpa_flop_count() -> None:
-    import mmengine.analysis.complexity_analysis as analysis
-    table = getattr(analysis, '_DEFAULT_SUPPORTED_FLOP_OPS', None)
-    if not isinstance(table, dict) or 'aten::matmul' not in table:
-        raise CompatError('rmt_mm.compat patch sdpa_flop_count: mmengine.analysis no longer '
-                          'keeps its FLOP handles in _DEFAULT_SUPPORTED_FLOP_OPS; review the '
-                          'patch')
-    table.setdefault(SDPA_OP, sdpa_flop_jit)
+MODEL_HUB_MODULE = 'mmpretrain.apis.model'
+
+
+def _register_model_index(model_module) -> None:
+    hub = model_module.ModelHub
+    if not hasattr(hub, 'register_model_index') or not hasattr(hub, '_models_dict'):
+        raise CompatError('rmt_mm.compat patch mmpretrain_model_hub: mmpretrain\'s ModelHub '
+                          'no longer has register_model_index/_models_dict (1.x API); review '
+                          'the patch')
+    mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
+    if 'rmt_t_in1k' not in hub._models_dict:
+        hub.register_model_index(osp.join(mim, 'configs', 'cls', 'metafile.yml'),
+                                 config_prefix=mim)
 
 
 def patch_mmpretrain_model_hub() -> None:
-    import importlib.util
-    if importlib.util.find_spec('mmpretrain') is None:
-        return  # a backbone-only environment: no model hub to register with
-    from mmpretrain.apis.model import ModelHub
     mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
-    metafile = osp.join(mim, 'configs', 'cls', 'metafile.yml')
-    if not osp.isfile(metafile) or 'rmt_t_in1k' in ModelHub._models_dict:
-        return
-    ModelHub.register_model_index(metafile, config_prefix=mim)
+    if importlib.util.find_spec('mmpretrain') is None or \
+            not osp.isfile(osp.join(mim, 'configs', 'cls', 'metafile.yml')):
+        return  # a backbone-only environment, or a checkout without the packaged configs
+    if MODEL_HUB_MODULE in sys.modules:
+        _register_model_index(sys.modules[MODEL_HUB_MODULE])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(MODEL_HUB_MODULE, _register_model_index))
 
 
 def apply() -> None:
@@ -174,5 +198,4 @@ def apply() -> None:
     patch_weights_only_allow_list()
     patch_history_buffer_state()
     patch_atomic_file_backend()
-    patch_sdpa_flop_count()
     patch_mmpretrain_model_hub()

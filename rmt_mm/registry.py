@@ -14,10 +14,11 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['rmt_mm.models'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['rmt_mm.engine'])
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['rmt_mm.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS,
+                 locations=['rmt_mm.engine.hooks', 'rmt_mm.engine.ema'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['rmt_mm.engine.ema'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
-                            locations=['rmt_mm.engine'])
+                            locations=['rmt_mm.engine.schedulers'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['rmt_mm.datasets.coco'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['rmt_mm.datasets.loading', 'rmt_mm.datasets.token_label'])

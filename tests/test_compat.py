@@ -13,7 +13,7 @@ def test_every_patch_is_applied_once_and_listed():
     import rmt_mm
     from rmt_mm import compat
     assert compat.PATCHES == ('config_scope', 'weights_only_allow_list',
-                              'history_buffer_state', 'atomic_file_backend', 'sdpa_flop_count',
+                              'history_buffer_state', 'atomic_file_backend',
                               'mmpretrain_model_hub')
     for name in compat.PATCHES:
         assert name in compat.__doc__
@@ -158,6 +158,39 @@ def test_downstream_config_inherits_ours_by_scope(tmp_path):
     assert cfg.optim_wrapper.optimizer.lr == 4e-4
 
 
+def test_import_changes_nothing_for_other_models():
+    """In a fresh interpreter: ``import rmt_mm`` imports none of mmpretrain, mmdet, mmseg or
+    the engine layer, leaves mmengine's FLOP handles as they were (another model's fused
+    attention counts the same before and after), and mmpretrain's model hub learns our
+    models only once mmpretrain is imported."""
+    code = '''
+import sys
+import torch
+import torch.nn.functional as F
+from mmengine.analysis import FlopAnalyzer
+import mmengine.analysis.complexity_analysis as analysis
+
+class Attention(torch.nn.Module):  # what mmpretrain's ViT runs
+    def forward(self, q):
+        return F.scaled_dot_product_attention(q, q, q)
+
+q = torch.randn(1, 2, 16, 8)
+handles = dict(analysis._DEFAULT_SUPPORTED_FLOP_OPS)
+before = FlopAnalyzer(Attention(), (q, )).total()
+import rmt_mm
+loaded = sorted(m for m in ('mmpretrain', 'mmdet', 'mmseg', 'rmt_mm.engine.hooks',
+                            'rmt_mm.models', 'mmengine.hooks') if m in sys.modules)
+print(loaded, FlopAnalyzer(Attention(), (q, )).total() == before,
+      analysis._DEFAULT_SUPPORTED_FLOP_OPS == handles)
+from mmpretrain import list_models
+print('rmt_t_in1k' in list_models('*rmt*'))
+'''
+    from helpers import run_python
+    lines = [line for line in run_python('-c', code, timeout=300).stdout.split('\n')
+             if line and ' - mmengine - ' not in line]  # the analyzer's own warnings
+    assert lines == ['[] True True', 'True']
+
+
 def test_mmengine_flop_counter_counts_the_fused_attention():
     """What mmdet's/mmpretrain's get_flops see (mmengine's counter, default 'auto' MaSA)
     equals fvcore's count of the official RMT-T classifier."""
@@ -166,7 +199,7 @@ def test_mmengine_flop_counter_counts_the_fused_attention():
     from mmengine.analysis import get_model_complexity_info
     from mmengine.registry import MODELS, init_default_scope
 
-    import rmt_mm  # noqa: F401  (the handle)
+    import rmt_mm  # noqa: F401
 
     from helpers import REPO
     with open(os.path.join(REPO, 'tests', 'data', 'official', 'official_archs.json')) as f:

@@ -122,7 +122,16 @@ def aligned(mask: torch.Tensor, multiple: int) -> torch.Tensor:
 
 def sdpa(q, k, v, mask, scale, backends=None):
     """``scaled_dot_product_attention`` with an additive float mask; on CUDA limited to
-    ``backends`` (names of ``CUDA_BACKENDS``, tried in that order)."""
+    ``backends`` (names of ``CUDA_BACKENDS``, tried in that order).
+
+    Traced (``torch.jit.trace``: mmengine's FLOP counter behind mmdet's, mmseg's and
+    mmpretrain's get_flops, and ONNX export), the same computation is written as its two
+    matrix products, so that counters that know ``matmul`` but not the fused kernel count
+    MaSA's attention products without a handle of ours in their global table.
+    """
+    if torch.jit.is_tracing():
+        weights = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * scale + mask, dim=-1)
+        return torch.matmul(weights, v)
     if not q.is_cuda or not backends:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
     with sdpa_kernel([_SDP_BACKENDS[name] for name in backends], set_priority=True):
