@@ -429,7 +429,7 @@ def cls_batch():
 @pytest.mark.parametrize('task, name, unused', [
     ('cls', 'rmt_t_in1k', []),
     ('det', 'mask_rcnn_rmt_t_fpn_1x_coco', []),
-    ('det', 'cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco', []),
+    pytest.param('det', 'cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco', [], marks=pytest.mark.slow),
     # FPN start_level=1: stage 0's output norm is never read.
     ('det', 'retinanet_rmt_t_fpn_1x_coco', ['backbone.extra_norms.0.bias',
                                             'backbone.extra_norms.0.weight']),
