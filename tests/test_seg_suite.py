@@ -105,9 +105,13 @@ def test_train_and_miou_end_to_end(name, slide, ade_root, tmp_path):
 
 
 def test_configs_keep_mmseg_schedule_hooks():
-    """Our schedules replace mmseg's: they must keep its hooks (tools/test.py --show-dir
-    needs the visualization hook)."""
+    """Our schedules replace mmseg's: they must keep its hooks, and each builds (tools/test.py
+    --show-dir needs the visualization hook)."""
+    from mmengine.registry import HOOKS, init_default_scope
+    init_default_scope('mmseg')
     for name in sorted(leaf_configs(SEG)):
         hooks = Config.fromfile(osp.join(SEG, name + '.py')).default_hooks
+        built = {key: HOOKS.build(cfg) for key, cfg in hooks.items()}
         assert {'timer', 'logger', 'param_scheduler', 'checkpoint', 'sampler_seed',
-                'visualization'} <= set(hooks), name
+                'visualization'} <= set(built), name
+        assert type(built['visualization']).__name__ == 'SegVisualizationHook', name
