@@ -108,7 +108,9 @@ def test_configs_keep_mmseg_schedule_hooks():
     """Our schedules replace mmseg's: they must keep its hooks, and each builds (tools/test.py
     --show-dir needs the visualization hook)."""
     from mmengine.registry import HOOKS, init_default_scope
+    from mmseg.visualization import SegLocalVisualizer
     init_default_scope('mmseg')
+    SegLocalVisualizer.get_instance('schedule_hooks_test')  # what the hook draws with
     for name in sorted(leaf_configs(SEG)):
         hooks = Config.fromfile(osp.join(SEG, name + '.py')).default_hooks
         built = {key: HOOKS.build(cfg) for key, cfg in hooks.items()}
