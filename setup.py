@@ -44,6 +44,19 @@ def add_mim_extension():
         os.symlink(link, dst)
 
 
+def read_requirements(name: str) -> list[str]:
+    with open(osp.join(HERE, 'requirements', name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith('#')]
+
+
+def install_requires() -> list[str]:
+    """The stack's pins (requirements/stack.txt), torch and torchvision as torch>=2.6: mmcv's
+    compiled ops are built for the torch in use, and rmt_mm.compat needs torch >= 2.6."""
+    stack = [r for r in read_requirements('stack.txt')
+             if r.split('==')[0] not in ('torch', 'torchvision')]
+    return ['torch>=2.6', *stack, *read_requirements('runtime.txt')]
+
+
 add_mim_extension()
 
 setup(
@@ -59,10 +72,7 @@ setup(
     packages=find_packages(include=['rmt_mm', 'rmt_mm.*']),
     include_package_data=True,
     package_data={'rmt_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/model-index.yml']},
-    install_requires=[
-        'torch>=2.6', 'mmengine==0.10.7', 'mmcv==2.1.0', 'mmdet==3.3.0',
-        'mmsegmentation==1.2.2', 'mmpretrain==1.2.0', 'ftfy', 'regex', 'pycocotools',
-    ],
-    extras_require={'tests': ['pytest', 'pytest-timeout', 'scikit-image']},
+    install_requires=install_requires(),
+    extras_require={'tests': read_requirements('tests.txt')},
     zip_safe=False,
 )

@@ -8,28 +8,34 @@
 #   RMT_VENV        where the venv lives (default: <repo>/.venv)
 #   RMT_PYTHON      interpreter used to create it (default: python3.11, then python3)
 #   RMT_WHEELS_DIR  folder searched for a prebuilt mmcv wheel (default: <repo>/../shared/wheels)
-#   RMT_CUDA        1: build mmcv with CUDA ops, 0: CPU ops (default: 1 when torch sees a GPU).
-#                   The prebuilt wheel holds CPU ops only, so it is never used with CUDA.
+#   RMT_CUDA        1: build mmcv with CUDA ops (also without a GPU: needs a CUDA compiler,
+#                   which tools/build_mmcv.sh takes from the system when its CUDA version is
+#                   torch's, else from pip), 0: CPU ops (default: 1 when torch sees a GPU;
+#                   GPUs that torch cannot use stop the setup with what to do,
+#                   tools/detect_cuda.sh). The prebuilt wheel holds CPU ops only, so it is
+#                   never used with CUDA. TORCH_CUDA_ARCH_LIST, MAX_JOBS: see build_mmcv.sh.
+#   RMT_TORCH_INDEX_URL  install torch and torchvision from this index instead of PyPI, e.g.
+#                   https://download.pytorch.org/whl/cu128 for a driver older than CUDA 13.0
+#                   needs (torch from PyPI is built for CUDA 13.0)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${RMT_VENV:-$REPO/.venv}"
 WHEELS_DIR="${RMT_WHEELS_DIR:-$REPO/../shared/wheels}"
-TORCH_VERSION=2.14.1
-TORCHVISION_VERSION=0.29.1
-MMCV_VERSION=2.1.0
-STACK=(
-  "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
-  "ftfy" "regex" "pycocotools" "scikit-image" "pytest" "pytest-timeout" "ruff==0.17.6"
-  "onnx==1.23.2" "onnxruntime==1.32.0" "psutil"
-)
+REQ="$REPO/requirements"
+pin() { sed -n "s/^$1==//p" "$REQ/stack.txt"; }  # the version requirements/stack.txt pins
+TORCH_VERSION="$(pin torch)"
+TORCHVISION_VERSION="$(pin torchvision)"
+MMCV_VERSION="$(pin mmcv)"
 
 STEP=""
 step() { STEP="$1"; echo "[setup] $1 ..."; }
 trap 'rc=$?; [ $rc -ne 0 ] && echo "[setup] FAILED at step: ${STEP} (exit $rc). Fix the cause above and rerun; finished steps are reused." >&2' EXIT
 
 stamp_value() {
-  cat "$REPO/tools/setup_env.sh" "$REPO/setup.py" | sha256sum | cut -d' ' -f1
+  { cat "$REPO/tools/setup_env.sh" "$REPO/tools/build_mmcv.sh" "$REPO/tools/detect_cuda.sh" \
+      "$REPO/setup.py" "$REQ"/*.txt; echo "${RMT_CUDA:-} ${RMT_TORCH_INDEX_URL:-}"; } \
+    | sha256sum | cut -d' ' -f1
 }
 STAMP="$VENV/.rmt_mm_stamp"
 
@@ -56,12 +62,18 @@ PIP=(pip_install)
 step "install build tools (pip, setuptools<82, wheel, ninja)"
 "${PIP[@]}" --upgrade pip "setuptools<82" wheel ninja numpy
 
-step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
-"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION${RMT_TORCH_INDEX_URL:+ from $RMT_TORCH_INDEX_URL}"
+if [ -n "${RMT_TORCH_INDEX_URL:-}" ]; then
+  "${PIP[@]}" --force-reinstall --index-url "$RMT_TORCH_INDEX_URL" \
+    --extra-index-url https://pypi.org/simple "torch==$TORCH_VERSION" \
+    "torchvision==$TORCHVISION_VERSION"
+else
+  "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+fi
 
 step "detect CUDA"
-CUDA="${RMT_CUDA:-$("$VENV/bin/python" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null || echo 0)}"
-echo "[setup]   CUDA ops for mmcv: $([ "$CUDA" = 1 ] && echo yes || echo no)"
+CUDA="$(bash "$REPO/tools/detect_cuda.sh" "$VENV/bin/python")"
+echo "[setup]   CUDA ops for mmcv: $([ "$CUDA" = 1 ] && echo "yes (torch: CUDA $("$VENV/bin/python" -c 'import torch; print(torch.version.cuda)'))" || echo no)"
 # mmcv reports 'not available' as its compiling CUDA version when its ops are CPU-only.
 MMCV_CHECK="import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'"
 if [ "$CUDA" = 1 ]; then
@@ -84,38 +96,39 @@ else
     echo "[setup]   using prebuilt wheel $WHEEL"
     "${PIP[@]}" --no-deps "$WHEEL"
   else
-    [ "$CUDA" = 1 ] || echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (30-60 minutes on 2 cores)"
-    BUILD="$(mktemp -d)"
-    "$VENV/bin/python" -m pip download --no-deps --no-binary :all: -d "$BUILD" "mmcv==$MMCV_VERSION"
-    tar -xzf "$BUILD"/mmcv-${MMCV_VERSION}.tar.gz -C "$BUILD"
-    # torch >= 2.6 headers need C++20; mmcv 2.1.0 asks for C++14/17.
-    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-${MMCV_VERSION}/setup.py"
-    MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-$CUDA}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "$VENV/bin/python" -m pip wheel --no-build-isolation --no-deps -w "$BUILD/dist" "$BUILD/mmcv-${MMCV_VERSION}"
-    "${PIP[@]}" --no-deps "$BUILD"/dist/mmcv-${MMCV_VERSION}-*.whl
-    rm -rf "$BUILD"
+    if [ "$CUDA" = 1 ]; then
+      echo "[setup]   building mmcv $MMCV_VERSION with CUDA ops (docs/install_gpu.md: about 15 minutes on 16 cores for one GPU architecture, hours on 2)"
+    else
+      echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (20-60 minutes on 2 cores)"
+    fi
+    DIST="$(mktemp -d)"
+    RMT_CUDA="$CUDA" MMCV_VERSION="$MMCV_VERSION" bash "$REPO/tools/build_mmcv.sh" "$VENV/bin/python" "$DIST"
+    "${PIP[@]}" --no-deps "$DIST"/mmcv-${MMCV_VERSION}-*.whl
+    rm -rf "$DIST"
   fi
   # mmcv's runtime dependencies (the wheel was installed without them).
   "${PIP[@]}" addict packaging Pillow pyyaml yapf opencv-python
 fi
 
 step "install the OpenMMLab stack (mmengine, mmdet, mmseg, mmpretrain) and test tools"
-"${PIP[@]}" "${STACK[@]}" "mmcv==$MMCV_VERSION" "torch==$TORCH_VERSION"
+"${PIP[@]}" -r "$REQ/stack.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt"
 
 step "install rmt_mm (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 
 step "check the environment"
-RMT_CUDA_OPS="$CUDA" PINNED="torch=$TORCH_VERSION torchvision=$TORCHVISION_VERSION mmcv=$MMCV_VERSION mmengine=0.10.7 mmdet=3.3.0 mmseg=1.2.2 mmpretrain=1.2.0" \
-  "$VENV/bin/python" - <<'PY'
+RMT_CUDA_OPS="$CUDA" STACK_FILE="$REQ/stack.txt" "$VENV/bin/python" - <<'PY'
 import importlib, os
 import torch, torchvision, mmcv, mmengine, mmdet, mmseg, mmpretrain
 from mmcv.ops import nms, RoIAlign, get_compiling_cuda_version  # compiled ops must import
 import rmt_mm
 if os.environ["RMT_CUDA_OPS"] == "1" and get_compiling_cuda_version() == "not available":
-    raise SystemExit("[setup]   a GPU is present but mmcv's ops were built without CUDA; "
-                     "rerun with FORCE_CUDA=1 after removing mmcv (pip uninstall mmcv)")
-pinned = dict(item.split("=") for item in os.environ["PINNED"].split())
+    raise SystemExit("[setup]   CUDA ops were asked for but mmcv's ops were built without "
+                     "CUDA; remove mmcv (pip uninstall mmcv) and rerun")
+modules = {"mmsegmentation": "mmseg"}  # distribution -> import name
+pinned = dict(line.strip().split("==") for line in open(os.environ["STACK_FILE"])
+              if "==" in line and not line.startswith("#"))
+pinned = {modules.get(name, name): version for name, version in pinned.items()}
 found = {name: importlib.import_module(name).__version__ for name in pinned}
 wrong = [f"{name} {found[name]} (pinned: {want})" for name, want in pinned.items()
          if found[name].split("+")[0] != want]
