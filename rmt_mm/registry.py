@@ -9,6 +9,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
@@ -19,6 +20,9 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS,
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['rmt_mm.engine.ema'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             locations=['rmt_mm.engine.schedulers'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
+                                      parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                      locations=['rmt_mm.engine.optim'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['rmt_mm.datasets.coco'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['rmt_mm.datasets.loading', 'rmt_mm.datasets.token_label'])

@@ -12,7 +12,7 @@ _HOMES = {
     'ATOMIC_BACKEND': 'fileio', 'AtomicLocalBackend': 'fileio',
     'is_intact_checkpoint': 'fileio', 'latest_intact_checkpoint': 'fileio',
     'FiniteLossHook': 'hooks', 'ProgressBarHook': 'hooks', 'RandomStateHook': 'hooks',
-    'TimmCosineLR': 'schedulers',
+    'TimmCosineLR': 'schedulers', 'LayerDecayOptimWrapperConstructor': 'optim',
 }
 __all__ = sorted(_HOMES)
 
