@@ -161,3 +161,10 @@ def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys):
         with pytest.raises(SystemExit):
             parse_args(POSITIONALS[tool] + [old, '1'])
     capsys.readouterr()
+
+
+def test_browse_dataset_writes_where_its_documentation_says():
+    tool = load_tool('tools/misc/browse_dataset.py')
+    assert tool.parse_args(['C']).output_dir == 'work_dirs/browse_dataset'
+    assert '--output-dir work_dirs/browse_dataset' in tool.__doc__
+    assert '(`work_dirs/browse_dataset/`)' in open(osp.join(REPO, 'README.md')).read()
