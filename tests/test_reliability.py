@@ -310,8 +310,9 @@ def test_degenerate_boxes_and_polygons_are_dropped_with_a_count(tmp_path, caplog
     assert '2 degenerate polygons' in caplog.text and 'of 6 annotations' in caplog.text
 
 
-def test_wrong_data_root_fails_before_training_with_the_path(tmp_path):
+def test_wrong_data_root_fails_before_training_with_the_path(tmp_path, monkeypatch):
     from rmt_mm.apis import build_runner
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # what --device cpu sets, undone after
     cfg = Config.fromfile(osp.join(REPO, 'configs/det/mask_rcnn_rmt_t_fpn_1x_coco.py'))
     cfg.work_dir = str(tmp_path)
     expected = osp.abspath('data/coco/')
