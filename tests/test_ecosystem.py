@@ -190,3 +190,23 @@ def test_library_inferencers_run_our_configs_without_importing_rmt_mm(task, conf
     """A fresh interpreter that never imports rmt_mm itself: the configs' custom_imports do."""
     run = run_python('-c', INFERENCE, task, osp.join(REPO, 'configs', config), timeout=600)
     assert run.stdout.strip().splitlines()[-1].endswith(expected)  # after a progress bar
+
+
+def test_checkpoint_paths_follow_one_scheme_and_one_override_moves_them(tmp_path):
+    """Every dense config reads checkpoints/rmt_<arch>_in1k.pth (README, "Where the official
+    weights are"); the README's one-line override in a downstream config points it elsewhere."""
+    import re
+
+    import rmt_mm  # noqa: F401  (rmt_mm:: bases)
+    for path in glob.glob(osp.join(REPO, 'configs', '[ds]e[tg]', '*.py')):
+        backbone = Config.fromfile(path).model.backbone
+        assert backbone.init_cfg == dict(
+            type='Pretrained', checkpoint=f'checkpoints/rmt_{backbone.arch}_in1k.pth'), path
+    readme = open(osp.join(REPO, 'README.md')).read()
+    [block] = [b for b in re.findall(r'```python\n(.*?)```', readme, flags=re.S)
+               if '/data/weights/RMT-S.pth' in b]
+    (tmp_path / 'mine.py').write_text(block)
+    cfg = Config.fromfile(str(tmp_path / 'mine.py'))
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+                                               checkpoint='/data/weights/RMT-S.pth')
+    assert cfg.model.backbone.arch == 's'
