@@ -1,5 +1,6 @@
 """The analysis and picture tools run and write what they promise."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -142,9 +143,10 @@ CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flop
     ('tools/test.py', ['--device', 'cpu', '--work-dir', 'w']),
     ('tools/train.py', ['--device', 'cpu', '--work-dir', 'w']),
 ])
-def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys):
+def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys, monkeypatch):
     """--shape, --device, --out (a file), --output-dir (a folder), --cfg-options, as mmdet's
     tools; the earlier spellings are gone."""
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)  # restored afterwards
     parse_args = load_tool(tool).parse_args
     args = vars(parse_args(POSITIONALS[tool] + options))
     expected = {'shape': [64, 96], 'out': next((v for k, v in zip(options, options[1:])
@@ -154,6 +156,8 @@ def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys):
         if name in options:
             key = name[2:].replace('-', '_')
             assert args[key] == expected[key], name
+    if tool in ('tools/train.py', 'tools/test.py'):  # --device cpu hides CUDA at once
+        assert os.environ['CUDA_VISIBLE_DEVICES'] == ''
     if tool in CFG_OPTIONS:
         assert parse_args(POSITIONALS[tool] + ['--cfg-options', 'a.b=1']).cfg_options == \
             {'a.b': 1}

@@ -1,4 +1,5 @@
 """The runner layer: config preparation shared by the tools for all three tasks."""
+import argparse
 import os
 import os.path as osp
 
@@ -113,8 +114,13 @@ def prepare_device(cfg: Config, device: str | None = None) -> Config:
     if device not in (None, *DEVICES):
         raise ValueError(f'device must be one of {DEVICES} or None, got {device!r}')
     if device == 'cpu':
-        # Before CUDA is initialised, this keeps mmengine from placing the model on a GPU.
+        # Before CUDA is initialised, this keeps mmengine from placing the model on a GPU
+        # (the tools set it already while parsing --device).
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
+        if torch.cuda.is_available():
+            raise RuntimeError('--device cpu: CUDA was initialised in this process before the '
+                               'device was chosen, so the model would still go to a GPU; '
+                               'start it with CUDA_VISIBLE_DEVICES= instead')
         return adapt_to_cpu(cfg)
     if torch.cuda.is_available():
         return cfg
@@ -212,6 +218,16 @@ def check_checkpoint_path(path, field: str):
         raise FileNotFoundError(f'{field}: checkpoint {path} does not exist')
 
 
+class _DeviceChoice(argparse.Action):
+    """``--device``; ``cpu`` hides CUDA from the process at once, before anything (a config's
+    imports included) can initialise it."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value == 'cpu':
+            os.environ['CUDA_VISIBLE_DEVICES'] = ''
+        setattr(namespace, self.dest, value)
+
+
 def add_common_args(parser):
     """The arguments tools/train.py and tools/test.py share."""
     from .cli import add_cfg_options
@@ -219,7 +235,7 @@ def add_common_args(parser):
     add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
-    parser.add_argument('--device', choices=DEVICES,
+    parser.add_argument('--device', choices=DEVICES, action=_DeviceChoice,
                         help='cpu: run on the CPU, adapting what needs a GPU (SyncBN -> BN, '
                         'AMP -> fp32, nccl -> gloo); default: the GPU, or the CPU for a config '
                         'that needs no GPU')
