@@ -78,6 +78,13 @@ $TORCH_CUDA toolkit and set CUDA_HOME" ;;
             | head -n1 || true)"
     [ -n "$NVCC" ] || die "pip installed ${PACKAGES[*]} but no nvcc was found under $SITE/nvidia"
     chmod +x "$(dirname "$NVCC")"/* 2>/dev/null || true
+    # torch links extensions with -lcudart; pip's runtime package ships only the versioned
+    # libcudart.so.N, so the linker gets an unversioned name in a folder of the build's own.
+    CUDART="$(ls "$(dirname "$(dirname "$NVCC")")"/lib/libcudart.so.* 2>/dev/null | head -n1 || true)"
+    [ -n "$CUDART" ] || die "no libcudart.so.* next to $NVCC (nvidia-cuda-runtime)"
+    mkdir -p "$BUILD/link"
+    ln -sf "$CUDART" "$BUILD/link/libcudart.so"
+    export LIBRARY_PATH="$BUILD/link${LIBRARY_PATH:+:$LIBRARY_PATH}"
   fi
   export CUDA_HOME
   CUDA_HOME="$(dirname "$(dirname "$NVCC")")"

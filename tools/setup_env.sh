@@ -97,7 +97,7 @@ else
     "${PIP[@]}" --no-deps "$WHEEL"
   else
     if [ "$CUDA" = 1 ]; then
-      echo "[setup]   building mmcv $MMCV_VERSION with CUDA ops (docs/install_gpu.md: about 15 minutes on 16 cores for one GPU architecture, hours on 2)"
+      echo "[setup]   building mmcv $MMCV_VERSION with CUDA ops (87 CPU-minutes per GPU architecture: at least 6 minutes on 16 cores, over an hour on 2; docs/install_gpu.md)"
     else
       echo "[setup]   no matching wheel in $WHEELS_DIR: building mmcv $MMCV_VERSION from source (20-60 minutes on 2 cores)"
     fi
