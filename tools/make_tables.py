@@ -110,6 +110,8 @@ def best_of(found: list[dict], key: str, unit: str, labels: dict[str, str]):
     if not candidates:
         return None
     value, label, evaluation = max(candidates, key=lambda c: c[0])
+    if evaluation['kind'] == 'test':  # a tested checkpoint: which weights it holds is its own
+        return value, 'test'
     return value, f'{label}, {_where(evaluation, unit)}'
 
 
