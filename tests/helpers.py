@@ -79,3 +79,11 @@ def printed_metrics(stdout: str) -> dict:
     line = [row for row in stdout.splitlines() if row.startswith('metrics of ')][-1]
     number = r"(?:np\.\w+\()?(-?[0-9.]+(?:e-?[0-9]+)?)"
     return {key: float(value) for key, value in re.findall(rf"'([^']+)': {number}", line)}
+
+
+def readme_blocks(readme: str, language: str) -> list[str]:
+    """The ``language`` code blocks of a README (path relative to the repo), as a user copies
+    them."""
+    import re
+    with open(osp.join(REPO, readme)) as f:
+        return re.findall(rf'```{language}\n(.*?)```', f.read(), flags=re.S)

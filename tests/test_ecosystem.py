@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from helpers import REPO, SHAPE_CLASSES, read_scalars, run_python
+from helpers import REPO, SHAPE_CLASSES, read_scalars, readme_blocks, run_python
 from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_seg_config
 
 LEAVES = sorted(osp.relpath(p, osp.join(REPO, 'configs'))
@@ -195,16 +195,12 @@ def test_library_inferencers_run_our_configs_without_importing_rmt_mm(task, conf
 def test_checkpoint_paths_follow_one_scheme_and_one_override_moves_them(tmp_path):
     """Every dense config reads checkpoints/rmt_<arch>_in1k.pth (README, "Where the official
     weights are"); the README's one-line override in a downstream config points it elsewhere."""
-    import re
-
     import rmt_mm  # noqa: F401  (rmt_mm:: bases)
     for path in glob.glob(osp.join(REPO, 'configs', '[ds]e[tg]', '*.py')):
         backbone = Config.fromfile(path).model.backbone
         assert backbone.init_cfg == dict(
             type='Pretrained', checkpoint=f'checkpoints/rmt_{backbone.arch}_in1k.pth'), path
-    readme = open(osp.join(REPO, 'README.md')).read()
-    [block] = [b for b in re.findall(r'```python\n(.*?)```', readme, flags=re.S)
-               if '/data/weights/RMT-S.pth' in b]
+    [block] = [b for b in readme_blocks('README.md', 'python') if '/data/weights/RMT-S.pth' in b]
     (tmp_path / 'mine.py').write_text(block)
     cfg = Config.fromfile(str(tmp_path / 'mine.py'))
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained',

@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from helpers import REPO, load_tool, printed_metrics, read_scalars, run_python
+from helpers import REPO, load_tool, printed_metrics, read_scalars, readme_blocks, run_python
 from task_configs import build_and_count, leaf_configs, run_training, tiny_seg_config
 
 SEG = osp.join(REPO, 'configs', 'seg')
@@ -37,13 +37,6 @@ def test_params_match_the_paper(name):
     assert cfg.model.decode_head.num_classes == 150
 
 
-def readme_blocks(language):
-    """The code blocks of configs/seg/README.md in ``language``."""
-    import re
-    text = open(osp.join(SEG, 'README.md')).read()
-    return re.findall(rf'```{language}\n(.*?)```', text, flags=re.S)
-
-
 def test_documented_sliding_window_testing_works(tmp_path):
     """The README's child config, written next to the configs (links to them here), loads
     and its segmentor tests in sliding windows; its --cfg-options line gives the same
@@ -60,12 +53,13 @@ def test_documented_sliding_window_testing_works(tmp_path):
     os.symlink(osp.join(REPO, 'configs', '_base_'), tmp_path / 'configs' / '_base_')
     for name in os.listdir(SEG):
         os.symlink(osp.join(SEG, name), seg / name)
-    [child] = [b for b in readme_blocks('python') if 'slide_test_cfg' in b]
+    [child] = [b for b in readme_blocks('configs/seg/README.md', 'python') if 'slide_test_cfg' in b]
     (seg / 'slide.py').write_text(child)
     cfg = load_config(str(seg / 'slide.py'))
     assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512), stride=(341, 341))
 
-    [command] = [b for b in readme_blocks('bash') if 'model.test_cfg.mode=slide' in b]
+    [command] = [b for b in readme_blocks('configs/seg/README.md', 'bash')
+                 if 'model.test_cfg.mode=slide' in b]
     argv = shlex.split(command)
     options = argv[argv.index('--cfg-options') + 1:]
     test_tool = load_tool('tools/test.py')

@@ -31,7 +31,6 @@ def parse_args(argv=None):
 def main():
     args = parse_args()
     import mmcv
-    import torch
 
     from rmt_mm.apis import check_checkpoint_path, load_config
     from rmt_mm.utils.tasks import get_task
@@ -40,7 +39,7 @@ def main():
         raise FileNotFoundError(f'image {args.image} does not exist')
     check_checkpoint_path(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config)
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    device = args.device
     # The task library's own inference API.
     model, sample = get_task(cfg).predict(cfg, args.checkpoint, args.image, device)
 

@@ -12,36 +12,21 @@ from rmt_mm.utils.tasks import TASKS, get_task
 SCOPES = tuple(TASKS)  # the libraries a config's default_scope may name
 
 
-def _replace_types(node, old: str, new: str) -> int:
-    """Replace ``type=old`` by ``type=new`` in every dict of a nested config; count them."""
-    count = 0
-    if isinstance(node, dict):
-        if node.get('type') == old:
-            node['type'] = new
-            count += 1
-        for value in node.values():
-            count += _replace_types(value, old, new)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _replace_types(value, old, new)
-    return count
-
-
-def _types_at(node, wanted: str, where: str):
-    """Config paths of the dicts with ``type=wanted`` in a nested config."""
+def _dicts_of_type(node, wanted: str, where: str):
+    """(config path, dict) of every dict with ``type=wanted`` in a nested config."""
     if isinstance(node, dict):
         if node.get('type') == wanted:
-            yield where
+            yield where, node
         for key, value in node.items():
-            yield from _types_at(value, wanted, f'{where}.{key}')
+            yield from _dicts_of_type(value, wanted, f'{where}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _types_at(value, wanted, f'{where}[{i}]')
+            yield from _dicts_of_type(value, wanted, f'{where}[{i}]')
 
 
 def gpu_requirements(cfg: Config) -> list[str]:
     """What in a config needs a GPU, each naming its config field."""
-    syncbn = list(_types_at(cfg.get('model', {}), 'SyncBN', 'model'))
+    syncbn = [where for where, _ in _dicts_of_type(cfg.get('model', {}), 'SyncBN', 'model')]
     needs = [f'SyncBN ({syncbn[0]}' + (f' and {len(syncbn) - 1} more' if len(syncbn) > 1 else '')
              + ')'] if syncbn else []
     if cfg.get('sync_bn'):
@@ -74,7 +59,11 @@ def adapt_to_cpu(cfg: Config) -> Config:
         wrapper_cfg.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
         wrapper_cfg['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper_cfg
-    if _replace_types(cfg.get('model', {}), 'SyncBN', 'BN') or cfg.pop('sync_bn', None):
+    syncbn = [node for _, node in _dicts_of_type(cfg.get('model', {}), 'SyncBN', 'model')]
+    for node in syncbn:
+        node['type'] = 'BN'
+    sync_bn = cfg.pop('sync_bn', None)  # dropped even beside SyncBN layers
+    if syncbn or sync_bn:
         changed.append('SyncBN -> BN')
     wrapper = cfg.get('optim_wrapper')
     if isinstance(wrapper, dict) and wrapper.get('type') == 'AmpOptimWrapper':
