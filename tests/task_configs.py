@@ -15,6 +15,32 @@ def leaf_configs(folder):
     return {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(folder, '*.py'))}
 
 
+def recipe_source(path):
+    """The library config a recipe of ours names (its ``# Source: <lib> <ver> configs/...``
+    line), as (library, path under configs/); None for a paper row."""
+    import re
+    with open(path) as f:
+        found = re.search(r'^# Source: (mmdet|mmseg|mmpretrain) [\d.]+ configs/(\S+\.py)',
+                          f.read(), re.M)
+    return found.groups() if found else None
+
+
+def load_recipe_source(path):
+    """The resolved library config that the recipe at ``path`` names as its source."""
+    import importlib
+    import os.path as osp
+    library, relative = recipe_source(path)
+    root = osp.dirname(importlib.import_module(library).__file__)
+    return Config.fromfile(osp.join(root, '.mim', 'configs', relative))
+
+
+def paper_configs(folder):
+    """The leaf configs of a folder that reproduce a row of the paper (no recipe source)."""
+    import os.path as osp
+    return {name for name in leaf_configs(folder)
+            if recipe_source(osp.join(folder, name + '.py')) is None}
+
+
 def build_and_count(path):
     """(config, number of parameters of the model it builds), in the config's own scope."""
     from mmengine.registry import MODELS, init_default_scope
@@ -24,11 +50,16 @@ def build_and_count(path):
 
 
 def set_num_classes(node, num_classes):
-    """Set every ``num_classes`` in a nested config (heads, cascade stages)."""
+    """Set every class count in a nested config (heads, cascade stages, Mask2Former's
+    things/stuff split and its per-class loss weights, the last one for "no object")."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == 'num_classes':
+            if key in ('num_classes', 'num_things_classes'):
                 node[key] = num_classes
+            elif key == 'num_stuff_classes':
+                node[key] = 0
+            elif key == 'class_weight' and isinstance(value, list):
+                node[key] = [1.0] * num_classes + value[-1:]
             else:
                 set_num_classes(value, num_classes)
     elif isinstance(node, list):
@@ -38,16 +69,26 @@ def set_num_classes(node, num_classes):
 
 def shrink_model(cfg):
     """A real config's model with the tiny RMT (no pretrained weights) and the layers that
-    read its outputs resized: the neck, or UperNet's decode and auxiliary heads."""
+    read its outputs resized: the neck, Mask2Former's head, or UperNet's decode and auxiliary
+    heads."""
     backbone = cfg.model.backbone
     backbone.arch = copy.deepcopy(TINY_ARCH)
     backbone.init_cfg = None
     backbone.drop_path_rate = 0.0
+    widths = [TINY_DIMS[i] for i in backbone.get('out_indices', range(len(TINY_DIMS)))]
+    if 'num_queries' in cfg.model:  # DINO picks its queries among the encoder's tokens:
+        cfg.model.num_queries = 100  # 900 of the ~430 of a 160x128 image cannot be chosen
+    for augment in cfg.model.data_preprocessor.get('batch_augments') or []:
+        if 'size' in augment:  # LSJ's fixed-size pad (1024x1024), at the tests' image size
+            augment.size = (128, 160)
     if 'neck' in cfg.model:
-        cfg.model.neck.in_channels = TINY_DIMS
+        cfg.model.neck.in_channels = widths
+    elif 'panoptic_head' in cfg.model:
+        cfg.model.panoptic_head.in_channels = widths
     else:
-        cfg.model.decode_head.in_channels = TINY_DIMS
-        cfg.model.auxiliary_head.in_channels = TINY_DIMS[cfg.model.auxiliary_head.in_index]
+        cfg.model.decode_head.in_channels = widths
+        if 'auxiliary_head' in cfg.model:
+            cfg.model.auxiliary_head.in_channels = TINY_DIMS[cfg.model.auxiliary_head.in_index]
 
 
 def fewer_samples(cfg):
@@ -153,13 +194,22 @@ def tiny_det_config(path, data_root, classes, work_dir, max_epochs=2, with_mask=
         if split == 'train':
             loader.dataset.filter_cfg = dict(filter_empty_gt=True, min_size=4)
     cfg.test_dataloader = cfg.val_dataloader
+    _set_evaluator(cfg, data_root, with_mask)
+    if cfg.train_cfg.get('type') == 'IterBasedTrainLoop':  # Mask2Former's LSJ schedule
+        iterations = max_epochs * 8  # an 'epoch' of the generated set: 16 images, 2 a batch
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iterations)
+        return _short_run(cfg, work_dir, iterations, [])
+    cfg.train_cfg.max_epochs = max_epochs
+    warmup = dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)
+    return _short_run(cfg, work_dir, max_epochs, [warmup])
+
+
+def _set_evaluator(cfg, data_root, with_mask):
     metrics = ['bbox', 'segm'] if with_mask else ['bbox']
     cfg.val_evaluator = dict(type='CocoMetric', metric=metrics,
                              ann_file=f'{data_root}/annotations/instances_val.json')
     cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg.max_epochs = max_epochs
-    warmup = dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)
-    return _short_run(cfg, work_dir, max_epochs, [warmup])
+    return cfg
 
 
 def tiny_seg_config(path, data_root, work_dir, max_iters=8, slide=False):

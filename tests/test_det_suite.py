@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 
 from helpers import REPO, SHAPE_CLASSES, printed_metrics, read_scalars, run_python
-from task_configs import build_and_count, leaf_configs, run_training, tiny_det_config
+from task_configs import build_and_count, paper_configs, run_training, tiny_det_config
 
 DET = osp.join(REPO, 'configs', 'det')
 # Params of the paper's COCO table (to its rounding, in millions).
@@ -18,7 +18,7 @@ PAPER_PARAMS = {
     'cascade_mask_rcnn_rmt_s_fpn_ms_3x_coco': 83, 'cascade_mask_rcnn_rmt_b_fpn_ms_3x_coco': 111,
 }
 def test_every_paper_row_has_a_config():
-    assert leaf_configs(DET) == set(PAPER_PARAMS)
+    assert paper_configs(DET) == set(PAPER_PARAMS)
 
 
 @pytest.mark.parametrize('name', sorted(PAPER_PARAMS))

@@ -11,9 +11,10 @@ from task_configs import run_training, tiny_cls_config, tiny_det_config, tiny_se
 def tiny_config(task, request, tmp_path, length):
     """The smallest config of a task on its generated data, and the metric it reports."""
     work_dir = str(tmp_path / 'work')
-    if task in ('det', 'retinanet'):
-        name = 'mask_rcnn' if task == 'det' else 'retinanet'
-        path = osp.join(REPO, 'configs', 'det', f'{name}_rmt_t_fpn_1x_coco.py')
+    if task in ('det', 'retinanet', 'dino'):
+        name = {'det': 'mask_rcnn_rmt_t_fpn_1x_coco', 'retinanet': 'retinanet_rmt_t_fpn_1x_coco',
+                'dino': 'dino_4scale_rmt_s_12e_coco'}[task]
+        path = osp.join(REPO, 'configs', 'det', f'{name}.py')
         return tiny_det_config(path, request.getfixturevalue('coco_root'), SHAPE_CLASSES,
                                work_dir, max_epochs=length, with_mask=task == 'det'), \
             'coco/segm_mAP' if task == 'det' else 'coco/bbox_mAP'
@@ -27,6 +28,9 @@ def tiny_config(task, request, tmp_path, length):
     ('det', 1, 4, 'epoch_1.pth'),  # 16 images / (2 processes x 2 images) = 4 iterations
     # RetinaNet leaves stage 0's output norm unused: DDP runs with find_unused_parameters.
     ('retinanet', 1, 4, 'epoch_1.pth'),
+    # DINO (four scales) leaves stage 0's output norm unused too; it is frozen, so DDP runs
+    # without find_unused_parameters.
+    ('dino', 1, 4, 'epoch_1.pth'),
     ('seg', 4, 4, 'iter_4.pth'),
 ])
 def test_dist_train_two_processes_on_cpu(task, length, iterations, checkpoint, request,

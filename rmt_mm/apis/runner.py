@@ -162,9 +162,9 @@ def _is_rmt(backbone) -> bool:
 
 def check_model_channels(model: dict, where: str = 'model'):
     """Check that what reads the RMT backbone's outputs expects their channels: the neck's
-    ``in_channels`` (all outputs, or the last one for a pooling neck), or a decode head's
-    ``in_channels`` at its ``in_index``. Raises ValueError naming the field and the right
-    value; does nothing for other backbones."""
+    ``in_channels`` (all outputs, or the last one for a pooling neck), or a head's
+    ``in_channels`` at its ``in_index`` (all outputs for a list without one). Raises
+    ValueError naming the field and the right value; does nothing for other backbones."""
     backbone = model.get('backbone')
     if not _is_rmt(backbone):
         return
@@ -182,13 +182,16 @@ def check_model_channels(model: dict, where: str = 'model'):
             raise ValueError(f'{where}.neck.in_channels={got} does not match the backbone: '
                              f'{described}; set it to {expected}')
         return
-    for head_name in ('decode_head', 'auxiliary_head'):
+    for head_name in ('decode_head', 'auxiliary_head', 'panoptic_head'):
         heads = model.get(head_name)
         for i, head in enumerate(heads if isinstance(heads, (list, tuple)) else [heads]):
             if not isinstance(head, dict) or 'in_channels' not in head:
                 continue
             field = f'{where}.{head_name}' + (f'[{i}]' if isinstance(heads, list) else '')
-            index = head.get('in_index', -1)
+            # A list without in_index (Mask2Former's pixel decoder) reads every output.
+            every = tuple(range(len(outs))) if isinstance(head['in_channels'], (list, tuple)) \
+                else -1
+            index = head.get('in_index', every)
             try:
                 expected = ([outs[j] for j in index] if isinstance(index, (list, tuple))
                             else outs[index])

@@ -266,6 +266,11 @@ class RMT(BaseModule):
             # Official dense backbones keep a LayerNorm for every stage, used or not, so
             # their checkpoints load; only the ones in out_indices run.
             self.extra_norms = ModuleList(nn.LayerNorm(c) for c in self.embed_dims)
+            # A norm that never runs would get no gradient, and DDP would stop on it
+            # (DINO's 4 scales read stages 1-3 only).
+            for i, norm in enumerate(self.extra_norms):
+                if i not in self.out_indices:
+                    norm.requires_grad_(False)
         self._freeze_stages()
 
     @classmethod
