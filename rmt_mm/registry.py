@@ -23,6 +23,7 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                       locations=['rmt_mm.engine.optim'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['rmt_mm.datasets.coco'])
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS,
+                    locations=['rmt_mm.datasets.coco', 'rmt_mm.datasets.segmentation'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['rmt_mm.datasets.loading', 'rmt_mm.datasets.token_label'])

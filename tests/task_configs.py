@@ -78,7 +78,7 @@ def shrink_model(cfg):
     widths = [TINY_DIMS[i] for i in backbone.get('out_indices', range(len(TINY_DIMS)))]
     if 'num_queries' in cfg.model:  # DINO picks its queries among the encoder's tokens:
         cfg.model.num_queries = 100  # 900 of the ~430 of a 160x128 image cannot be chosen
-    for augment in cfg.model.data_preprocessor.get('batch_augments') or []:
+    for augment in (cfg.model.get('data_preprocessor') or {}).get('batch_augments') or []:
         if 'size' in augment:  # LSJ's fixed-size pad (1024x1024), at the tests' image size
             augment.size = (128, 160)
     if 'neck' in cfg.model:

@@ -404,7 +404,7 @@ def test_every_shipped_config_uses_the_reliability_features():
     import glob
     configs = sorted(glob.glob(osp.join(REPO, 'configs', '[cdsq]*', '*.py')))
     folders = {osp.basename(osp.dirname(p)) for p in configs}
-    assert folders == {'cls', 'det', 'seg', 'quickstart'}, folders
+    assert folders == {'cls', 'custom', 'det', 'seg', 'quickstart'}, folders
     for path in configs:
         cfg = Config.fromfile(path)
         assert cfg.default_hooks.checkpoint.backend_args == dict(backend='rmt_mm_atomic_local')

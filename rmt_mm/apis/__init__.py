@@ -9,6 +9,7 @@ from .runner import (
                      check_checkpoint_path,
                      check_data_paths,
                      check_model_channels,
+                     check_num_classes,
                      close_process_group,
                      gpu_requirements,
                      init_cpu_process_group,
@@ -20,5 +21,6 @@ from .runner import (
 
 __all__ = ['add_common_args', 'adapt_to_cpu', 'build_model', 'build_runner',
            'check_checkpoint_path', 'check_data_paths', 'check_model_channels',
-           'close_process_group', 'gpu_requirements', 'init_cpu_process_group', 'load_config',
-           'prepare_device', 'setup_config', 'work_dir_for']
+           'check_num_classes', 'close_process_group', 'gpu_requirements',
+           'init_cpu_process_group', 'load_config', 'prepare_device', 'setup_config',
+           'work_dir_for']

@@ -204,6 +204,81 @@ def check_model_channels(model: dict, where: str = 'model'):
                                  f'in_index={index}: {described}; set it to {expected}')
 
 
+def _num_classes_fields(node, path):
+    """(dotted field, value) of every ``num_classes`` in a model config, but the RPN's (one
+    foreground class, whatever the dataset)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'num_classes' and isinstance(value, int):
+                yield f'{path}.{key}', value
+            elif key != 'rpn_head':
+                yield from _num_classes_fields(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _num_classes_fields(value, f'{path}[{i}]')
+
+
+def _dataset_classes(dataset: dict, scope: str | None):
+    """(class names, where they come from) of a dataset config: its ``metainfo.classes``, else
+    the class folders of an image-folder ``CustomDataset``, else its type's own
+    (``CocoDataset``: COCO's 80); None when they cannot be known before it is built."""
+    from mmengine.registry import DATASETS
+    while isinstance(dataset, dict) and isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']  # RepeatDataset, ClassBalancedDataset, ...
+    if not isinstance(dataset, dict):
+        return None
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    folder = osp.join(dataset.get('data_root') or '', dataset.get('data_prefix') or '') \
+        if isinstance(dataset.get('data_prefix', ''), str) else ''
+    if classes is None and str(dataset.get('type')).endswith('CustomDataset') \
+            and not dataset.get('ann_file') and folder and osp.isdir(folder):
+        # mmpretrain's CustomDataset: one class per sub-folder, in sorted order
+        classes = sorted(d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
+        return tuple(classes), f'the sub-folders of {folder}'
+    if classes is None and isinstance(dataset.get('type'), str):
+        import importlib
+        scope = dataset.get('_scope_', scope)
+        try:  # as mmengine does when it switches to a scope: its library's registry
+            importlib.import_module(f'{scope}.registry')
+        except ImportError:
+            return None
+        name = dataset['type']
+        try:
+            dataset_type = DATASETS.get(name if '.' in name else f'{scope}.{name}')
+        except Exception:  # noqa: BLE001 (the type cannot be imported: no check)
+            dataset_type = None
+        classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+        origin = f"{name}'s own classes (no metainfo.classes)"
+    else:
+        origin = 'metainfo.classes'
+    return (tuple(classes), origin) if classes is not None else None
+
+
+def check_num_classes(cfg: Config, loader: str = 'train_dataloader'):
+    """Fail before anything is built when a head's ``num_classes`` differs from the number of
+    classes the ``loader``'s dataset names, naming both fields and the config file."""
+    dataset = (cfg.get(loader) or {}).get('dataset')
+    found = _dataset_classes(dataset, cfg.get('default_scope'))
+    if found is None:
+        return
+    classes, origin = found
+    fields = list(_num_classes_fields(cfg.get('model', {}), 'model'))
+    if isinstance(cfg.get('data_preprocessor'), dict):  # mmpretrain's, for mixup's one-hot
+        fields += _num_classes_fields(cfg.data_preprocessor, 'data_preprocessor')
+    wrong = [(field, value) for field, value in fields if value != len(classes)]
+    if wrong:
+        where = f' in {cfg.filename}' if cfg.filename else ''
+        listed = ', '.join(f'{field}={value}' for field, value in wrong)
+        raise ValueError(
+            f'{listed}{where}: {loader}.dataset names {len(classes)} classes '
+            f'({_short(classes)}; {origin}); set {" and ".join(f for f, _ in wrong)} to '
+            f'{len(classes)}, or give {loader}.dataset the classes of your data')
+
+
+def _short(names, shown=6):
+    return ', '.join(map(str, names[:shown])) + (', ...' if len(names) > shown else '')
+
+
 def check_checkpoint_path(path, field: str):
     """Fail before training starts when a local checkpoint path does not exist."""
     if path and '://' not in str(path) and not osp.isfile(path):
@@ -278,6 +353,7 @@ def build_runner(cfg: Config, mode: str = 'train', device: str | None = None):
     from mmengine.runner import Runner
     prepare_device(cfg, device)
     check_model_channels(cfg.model)
+    check_num_classes(cfg, 'train_dataloader' if mode == 'train' else 'test_dataloader')
     if mode == 'train':
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
                          else ('train_dataloader', ))
@@ -326,5 +402,5 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
 
 __all__ = ['add_common_args', 'adapt_to_cpu', 'build_model', 'build_runner',
            'check_checkpoint_path', 'close_process_group',
-           'check_data_paths', 'check_model_channels', 'gpu_requirements',
+           'check_data_paths', 'check_model_channels', 'check_num_classes', 'gpu_requirements',
            'load_config', 'prepare_device', 'setup_config', 'work_dir_for']
