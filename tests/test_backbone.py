@@ -271,6 +271,38 @@ def test_pretrained_official_detection_checkpoint(tmp_path):
     assert torch.equal(model.extra_norms[2].weight, weights['extra_norms.2.weight'])
 
 
+def test_every_release_layout_loads_and_is_named(tmp_path):
+    """The official releases keep their weights in different places: the classification
+    release under 'model' (with the EMA under 'model_ema'), the token-labeling release's
+    fine-tune reader under 'model' -> 'state_dict'; the loader takes each and says which."""
+    from rmt_mm.models.checkpoint import find_state_dict
+    weights = _reference_weights()
+    ema = {k: v + 1 if v.is_floating_point() else v for k, v in weights.items()}
+    layouts = {
+        'classification': ({'model': weights, 'model_ema': ema, 'optimizer': {}, 'epoch': 299},
+                           "checkpoint['model'] ({n} tensors, official RMT keys "
+                           "(patch_embed.*, layers.*)); also 'model_ema' (not loaded)"),
+        'token_label': ({'model': {'state_dict': weights}},
+                        "checkpoint['model']['state_dict'] ({n} tensors, official RMT keys"),
+        'ddp_bare': ({'module.' + k: v for k, v in weights.items()},
+                     'checkpoint ({n} tensors, official RMT keys'),
+    }
+    for name, (checkpoint, expected) in layouts.items():
+        state_dict, found = find_state_dict(checkpoint, name)
+        assert found.startswith(expected.format(n=len(weights))), found
+        path = tmp_path / f'{name}.pth'
+        torch.save(checkpoint, path)
+        model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+        model.init_weights()
+        _assert_loaded(model, weights)  # the trained weights, never the EMA's
+    _, found = find_state_dict({'model': weights, 'model_ema': ema}, 'f', ema=True)
+    assert found.startswith("checkpoint['model_ema']") and "also 'model'" in found
+    with pytest.raises(RuntimeError, match=r"f holds no EMA weights .*top-level keys: \['model'\]"):
+        find_state_dict({'model': weights}, 'f', ema=True)
+    with pytest.raises(RuntimeError, match=r"holds no tensors under checkpoint\['model'\]"):
+        find_state_dict({'model': {'epoch': 3}}, 'f')
+
+
 def test_pretrained_missing_file_names_the_path(tmp_path):
     path = tmp_path / 'nope.pth'
     model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
@@ -282,7 +314,8 @@ def test_pretrained_that_matches_nothing_is_an_error(tmp_path):
     path = tmp_path / 'resnet.pth'
     torch.save({'state_dict': {'conv1.weight': torch.zeros(64, 3, 7, 7)}}, path)
     model = RMT(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    with pytest.raises(RuntimeError, match='gives the RMT backbone no weights'):
+    with pytest.raises(RuntimeError, match=r"gives the RMT backbone no weights: found "
+                       r"checkpoint\['state_dict'\] \(1 tensors, no RMT keys\)"):
         model.init_weights()
 
 

@@ -34,19 +34,65 @@ def convert_official_classifier(
     return converted, unplaced
 
 
-def _extract_state_dict(checkpoint, filename: str) -> dict[str, torch.Tensor]:
+# Where the weights sit in the files of each release, tried in this order at every level:
+#   official classfication_release/main.py   {'model': sd, 'model_ema': sd, 'optimizer', ...}
+#   official token-label main.py --finetune  {'model': {'state_dict': sd}} or {'state_dict': sd}
+#   mmdet 2.x / mmseg 0.x / OpenMMLab 2.0     {'state_dict': sd, 'meta': ...}
+#   bare state dicts                          {key: tensor}
+CONTAINERS = ('state_dict', 'model', 'module')
+EMA_CONTAINERS = ('model_ema', 'state_dict_ema')
+
+
+def _key_layout(state_dict: dict) -> str:
+    if any(k.startswith('backbone.') for k in state_dict):
+        return 'OpenMMLab model keys (backbone.*)'
+    if any(k.startswith('aux_head.') for k in state_dict):
+        return 'official token-labeling classifier keys (patch_embed.*, layers.*, aux_head.*)'
+    if any(k.startswith(('patch_embed.', 'layers.')) for k in state_dict):
+        return 'official RMT keys (patch_embed.*, layers.*)'
+    return 'no RMT keys'
+
+
+def find_state_dict(checkpoint, filename: str,
+                    ema: bool = False) -> tuple[dict[str, torch.Tensor], str]:
+    """The weights of a checkpoint file, whichever release wrote it, and what was found.
+
+    Descends through ``state_dict``/``model``/``module`` (``model_ema``/``state_dict_ema``
+    first when ``ema``) until it reaches tensors; strips DDP's ``module.``.
+
+    Returns:
+        the state dict, and a description such as ``checkpoint['model'] (172 tensors, official
+        RMT keys (patch_embed.*, layers.*)); also 'model_ema' (not loaded)``.
+
+    Raises:
+        RuntimeError: naming the file and what it holds, when there are no tensors (or no EMA
+            weights for ``ema``).
+    """
     if not isinstance(checkpoint, dict):
         raise RuntimeError(f'{filename} is not a checkpoint dict (got {type(checkpoint)})')
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
+    path, node, names = [], checkpoint, EMA_CONTAINERS if ema else CONTAINERS
+    while not any(isinstance(v, torch.Tensor) for v in node.values()):
+        key = next((k for k in names if isinstance(node.get(k), dict)), None)
+        if key is None:
             break
+        path.append(key)
+        node, names = node[key], CONTAINERS
+    top_level = sorted(map(str, checkpoint))[:12]
+    if ema and not path:
+        raise RuntimeError(f"{filename} holds no EMA weights ('model_ema' or 'state_dict_ema'); "
+                           f'its top-level keys: {top_level}')
     state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
-                  for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+                  for k, v in node.items() if isinstance(v, torch.Tensor)}
+    where = 'checkpoint' + ''.join(f'[{k!r}]' for k in path)
     if not state_dict:
-        raise RuntimeError(f'{filename} holds no tensors under "state_dict", "model" or at '
-                           f'its top level; it is not a model checkpoint')
-    return state_dict
+        raise RuntimeError(f'{filename} holds no tensors under {where}; its top-level keys: '
+                           f'{top_level}. It is not a model checkpoint')
+    others = [k for k in EMA_CONTAINERS + CONTAINERS
+              if k != (path[0] if path else None) and isinstance(checkpoint.get(k), dict)]
+    found = f'{where} ({len(state_dict)} tensors, {_key_layout(state_dict)})'
+    if others:
+        found += '; also ' + ', '.join(map(repr, others)) + ' (not loaded)'
+    return state_dict, found
 
 
 def load_backbone_checkpoint(backbone: torch.nn.Module, filename: str,
@@ -54,9 +100,10 @@ def load_backbone_checkpoint(backbone: torch.nn.Module, filename: str,
                              map_location: str = 'cpu') -> tuple[list, list]:
     """Load the backbone's weights out of an official or OpenMMLab checkpoint.
 
-    Accepts the official classification release (``{'model': sd}``, keys without prefix),
-    the official mmdet 2.x / mmseg 0.x checkpoints and rmt_mm's own (``{'state_dict': sd}``,
-    keys under ``backbone.``) and bare state dicts. The file is read with
+    Accepts every layout of :data:`CONTAINERS` (:func:`find_state_dict`): the official
+    classification and token-labeling releases (keys without prefix), the official mmdet 2.x /
+    mmseg 0.x checkpoints and rmt_mm's own (keys under ``backbone.``) and bare state dicts; the
+    log and the errors say which layout was found. The file is read with
     ``weights_only=True``. Keys of other parts (heads, necks) are skipped and logged.
 
     Raises:
@@ -67,7 +114,7 @@ def load_backbone_checkpoint(backbone: torch.nn.Module, filename: str,
         the backbone keys not found in the checkpoint, and the checkpoint keys not used.
     """
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location)
-    state_dict = _extract_state_dict(checkpoint, filename)
+    state_dict, found = find_state_dict(checkpoint, filename)
     if prefix is None and any(k.startswith('backbone.') for k in state_dict):
         prefix = 'backbone.'
     if prefix:
@@ -80,18 +127,19 @@ def load_backbone_checkpoint(backbone: torch.nn.Module, filename: str,
                   for k, v in matched.items() if v.shape != own[k].shape]
     if not matched:
         raise RuntimeError(
-            f'{filename} gives the {type(backbone).__name__} backbone no weights: none of its '
-            f'{len(state_dict)} keys (e.g. {sorted(state_dict)[:3]}) is a backbone key '
+            f'{filename} gives the {type(backbone).__name__} backbone no weights: found '
+            f'{found}; none of its keys (e.g. {sorted(state_dict)[:3]}) is a backbone key '
             f'(e.g. {sorted(own)[:3]}). Is it a checkpoint of another model?')
     if mismatched:
         raise RuntimeError(
             f'{filename} does not fit this {type(backbone).__name__} (another variant?): '
-            f'{len(mismatched)} shape mismatches:\n  ' + '\n  '.join(mismatched[:20]) +
-            ('\n  ...' if len(mismatched) > 20 else ''))
+            f'found {found}; {len(mismatched)} shape mismatches:\n  '
+            + '\n  '.join(mismatched[:20]) + ('\n  ...' if len(mismatched) > 20 else ''))
     missing = sorted(k for k in own if k not in matched)
     unused = sorted(k for k in state_dict if k not in own)
     backbone.load_state_dict(matched, strict=False)
-    print_log(f'Loaded {len(matched)}/{len(own)} backbone tensors from {filename}', 'current')
+    print_log(f'Loaded {len(matched)}/{len(own)} backbone tensors from {filename}: found '
+              f'{found}', 'current')
     if missing:
         print_log(f'Backbone keys not in the checkpoint (left as initialised): {missing}',
                   'current', level=30)

@@ -41,19 +41,6 @@ def load_official(path):
                      f'{str(e).splitlines()[0]}')
 
 
-def source_state_dict(checkpoint, task, ema):
-    if not isinstance(checkpoint, dict):
-        sys.exit(f'error: the checkpoint is a {type(checkpoint).__name__}, not a dict')
-    keys = ['model_ema', 'state_dict_ema'] if ema else []
-    keys += ['model', 'state_dict'] if task == 'cls' else ['state_dict', 'model']
-    for key in keys:
-        if isinstance(checkpoint.get(key), dict):
-            return checkpoint[key], key
-    if ema:
-        sys.exit("error: --ema given but the checkpoint has no 'model_ema'/'state_dict_ema'")
-    return checkpoint, '<top level>'
-
-
 def check_against_config(state_dict, config):
     from rmt_mm.apis import build_model
     model_state = build_model(config)[1].state_dict()
@@ -67,11 +54,12 @@ def check_against_config(state_dict, config):
 
 def main(argv=None):
     args = parse_args(argv)
-    from rmt_mm.models.checkpoint import convert_official_classifier
+    from rmt_mm.models.checkpoint import convert_official_classifier, find_state_dict
     checkpoint = load_official(args.src)
-    state_dict, source_key = source_state_dict(checkpoint, args.task, args.ema)
-    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
-                  for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
+    try:
+        state_dict, found = find_state_dict(checkpoint, args.src, ema=args.ema)
+    except RuntimeError as error:
+        sys.exit(f'error: {error}')
     if args.task == 'cls':
         converted, unplaced = convert_official_classifier(state_dict)
     else:
@@ -88,8 +76,7 @@ def main(argv=None):
         for key in extra:
             converted.pop(key, None)
 
-    print(f'{args.src}: {len(state_dict)} tensors from {source_key!r}, '
-          f'{len(converted)} converted for task {args.task}')
+    print(f'{args.src}: found {found}; {len(converted)} converted for task {args.task}')
     print('keys that could not be placed: ' + (', '.join(unplaced) if unplaced else 'none'))
     if args.config:
         print(f'model keys not in the checkpoint: {", ".join(missing) if missing else "none"}')
