@@ -206,3 +206,22 @@ def test_checkpoint_paths_follow_one_scheme_and_one_override_moves_them(tmp_path
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
                                                checkpoint='/data/weights/RMT-S.pth')
     assert cfg.model.backbone.arch == 's'
+
+
+def test_task_readmes_give_the_same_official_files_as_the_readme():
+    """The weights tables of configs/{cls,det,seg}/README.md name the same official files
+    and codes as the top-level README's, and every variant they list has configs here."""
+    import re
+    pattern = r'\| (RMT-[TSBL]\\?\*?) \(`(\w{4})`\) \|'
+
+    def files(path):
+        return dict(re.findall(pattern, open(osp.join(REPO, path)).read()))
+
+    everything = files('README.md')
+    assert len(everything) == 7, everything
+    for task in ('cls', 'det', 'seg'):
+        listed = files(f'configs/{task}/README.md')
+        assert listed and all(everything[k] == v for k, v in listed.items()), (task, listed)
+        for name in listed:
+            variant = name[4].lower()
+            assert glob.glob(osp.join(REPO, 'configs', task, f'*rmt_{variant}_*.py')), name
