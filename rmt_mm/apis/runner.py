@@ -223,10 +223,11 @@ def _dataset_classes(dataset: dict, scope: str | None):
     the class folders of an image-folder ``CustomDataset``, else its type's own
     (``CocoDataset``: COCO's 80); None when they cannot be known before it is built."""
     from mmengine.registry import DATASETS
-    while isinstance(dataset, dict) and isinstance(dataset.get('dataset'), dict):
-        dataset = dataset['dataset']  # RepeatDataset, ClassBalancedDataset, ...
-    if not isinstance(dataset, dict):
+    # The innermost of RepeatDataset, ClassBalancedDataset, ... (not a ConcatDataset's parts).
+    chain = [d for where, d in _datasets(dataset, 'dataset') if '[' not in where]
+    if not chain:
         return None
+    dataset = chain[-1]
     classes = (dataset.get('metainfo') or {}).get('classes')
     folder = osp.join(dataset.get('data_root') or '', dataset.get('data_prefix') or '') \
         if isinstance(dataset.get('data_prefix', ''), str) else ''
