@@ -49,14 +49,6 @@ def read_requirements(name: str) -> list[str]:
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
-def install_requires() -> list[str]:
-    """The stack's pins (requirements/stack.txt), torch and torchvision as torch>=2.6: mmcv's
-    compiled ops are built for the torch in use, and rmt_mm.compat needs torch >= 2.6."""
-    stack = [r for r in read_requirements('stack.txt')
-             if r.split('==')[0] not in ('torch', 'torchvision')]
-    return ['torch>=2.6', *stack, *read_requirements('runtime.txt')]
-
-
 add_mim_extension()
 
 setup(
@@ -68,11 +60,16 @@ setup(
                       if osp.exists(osp.join(HERE, 'README.md')) else ''),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    python_requires='>=3.11',
+    # Tested with 3.10 to 3.12 (docs/compatibility.md); import rmt_mm says so on others.
+    python_requires='>=3.10',
     packages=find_packages(include=['rmt_mm', 'rmt_mm.*']),
     include_package_data=True,
     package_data={'rmt_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/model-index.yml']},
-    install_requires=install_requires(),
+    # Only what rmt_mm needs whatever the stack. torch, mmcv (built for that torch), mmengine,
+    # mmdet, mmseg and mmpretrain are the user's: pip must never replace them, so they are
+    # checked at import against the tested ranges (rmt_mm/version.py) instead of pinned here.
+    # The tested pins: requirements/stack.txt, installed by tools/setup_env.sh.
+    install_requires=read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt')},
     zip_safe=False,
 )

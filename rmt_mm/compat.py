@@ -6,20 +6,24 @@ import. Each patch is guarded by the versions it was written for and
 by a check of the code it changes; when either differs, it raises :class:`CompatError`
 naming the patch, what changed and what to do, instead of patching something it does not know.
 
-1. ``config_scope`` (mmengine 0.10): configs may inherit ours as ``_base_ = 'rmt_mm::det/...'``.
-   mmengine knows a fixed table of packages (``mmengine.config.utils.MODULE2PACKAGE``, gains
-   ``'rmt_mm'``) and finds a package's configs through its distribution's location, which is
-   wrong for editable installs; its private ``mmengine.config.config.get_installed_path`` is
+1. ``config_scope`` (mmengine 0.9, 0.10): configs may inherit ours as
+   ``_base_ = 'rmt_mm::det/...'``. mmengine knows a fixed table of packages
+   (``mmengine.config.utils.MODULE2PACKAGE``, gains ``'rmt_mm'``) and finds a package's
+   configs through its distribution's location, which is wrong for editable installs; its
+   private ``mmengine.config.config.get_installed_path`` is
    wrapped to answer this package's folder for ``rmt_mm`` (every other package unchanged).
-2. ``weights_only_allow_list`` (torch >= 2.6): mmengine 0.10 calls ``torch.load`` without
+2. ``weights_only_allow_list`` (torch >= 2.4): mmengine calls ``torch.load`` without
    ``weights_only``, which torch >= 2.6 defaults to True, so its Runner checkpoints (message
    hub ``HistoryBuffer`` objects with numpy arrays) would not resume. Instead of turning
    ``weights_only`` off, exactly the classes those checkpoints contain are allow-listed
-   (:func:`safe_globals`); anything else is still refused.
+   (:func:`safe_globals`); anything else is still refused. torch < 2.4 has no allow-list and
+   torch < 2.6 unpickles mmengine's loads fully by default: there the patch does nothing
+   (docs/compatibility.md, "Checkpoint safety").
 3. ``history_buffer_state`` (mmengine 0.10): ``HistoryBuffer.__getstate__`` pickles the
    class's statistics methods through ``builtins.getattr``, which would have to be
    allow-listed too; they are class attributes every process registers on import, so the
-   replacement leaves them out of the state.
+   replacement leaves them out of the state. mmengine 0.9 has no ``__getstate__`` (its state
+   is the instance's own) and is left as it is.
 4. ``atomic_file_backend`` (mmengine 0.10): the file backend ``rmt_mm_atomic_local``
    (:mod:`rmt_mm.engine.fileio`) is registered through mmengine's public ``register_backend``;
    listed here because it adds a name to a global table.
@@ -42,33 +46,23 @@ import sys
 
 PATCHES = ('config_scope', 'weights_only_allow_list', 'history_buffer_state',
            'atomic_file_backend', 'mmpretrain_model_hub')
-MMENGINE_WRITTEN_FOR = '0.10.'
-TORCH_AT_LEAST = (2, 6)
+MMENGINE_WRITTEN_FOR = ('0.9.', '0.10.')
 
 
 class CompatError(RuntimeError):
     """A patch of :mod:`rmt_mm.compat` meets code it was not written for."""
 
 
-def _torch_version() -> tuple:
-    import torch
-    return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
-
-
-def check_versions(mmengine_version: str = None, torch_version: tuple = None) -> None:
-    """Raise CompatError unless mmengine 0.10.x and torch >= 2.6 are the versions in use."""
+def check_versions(mmengine_version: str = None) -> None:
+    """Raise CompatError unless the mmengine in use is one the patches were written for."""
     import mmengine
     mmengine_version = mmengine_version or mmengine.__version__
-    torch_version = torch_version or _torch_version()
     if not mmengine_version.startswith(MMENGINE_WRITTEN_FOR):
         raise CompatError(
             f'rmt_mm.compat patches {PATCHES} were written for mmengine '
-            f'{MMENGINE_WRITTEN_FOR}x, found {mmengine_version}: install mmengine==0.10.7 (the '
-            f'pinned stack, tools/setup_env.sh) or review rmt_mm/compat.py for this version')
-    if torch_version < TORCH_AT_LEAST:
-        raise CompatError(
-            f'rmt_mm.compat patch weights_only_allow_list needs torch >= 2.6 '
-            f'(torch.serialization.add_safe_globals), found {torch_version}')
+            f'{" and ".join(v + "x" for v in MMENGINE_WRITTEN_FOR)}, found {mmengine_version}: '
+            f'install one of those (requirements/stack.txt pins the tested one) or review '
+            f'rmt_mm/compat.py for this version')
 
 
 def patch_config_scope() -> None:
@@ -110,7 +104,13 @@ def safe_globals() -> list:
 
 def patch_weights_only_allow_list() -> None:
     import torch
-    torch.serialization.add_safe_globals(safe_globals())
+    if hasattr(torch.serialization, 'add_safe_globals'):  # torch >= 2.4
+        torch.serialization.add_safe_globals(safe_globals())
+
+
+def mmengine_version() -> str:
+    import mmengine
+    return mmengine.__version__
 
 
 def _history_buffer_getstate(self) -> dict:
@@ -124,6 +124,8 @@ def patch_history_buffer_state() -> None:
     from mmengine.logging.history_buffer import HistoryBuffer
     if HistoryBuffer.__getstate__ is _history_buffer_getstate:
         return
+    if mmengine_version().startswith('0.9.') and '__getstate__' not in vars(HistoryBuffer):
+        return  # 0.9 pickles the instance's own state: nothing to leave out
     if not hasattr(HistoryBuffer, '_statistics_methods') or \
             '__getstate__' not in vars(HistoryBuffer):
         raise CompatError('rmt_mm.compat patch history_buffer_state: mmengine\'s HistoryBuffer '

@@ -250,11 +250,12 @@ def _short_run(cfg, work_dir, length, param_scheduler):
     return cfg
 
 
-def run_training(cfg, tmp_path, launch):
+def run_training(cfg, tmp_path, launch, args=()):
     """Dump ``cfg`` and train it with ``launch``: 'ours' (tools/train.py), 'dist2'
     (tools/dist_train.sh CONFIG 2 on a free port) or a library module whose own
-    tools/train.py runs it (mmdet, mmseg). Returns the dumped config's path and the text of
-    the run's log file."""
+    tools/train.py runs it (mmdet, mmseg), with the further command-line ``args``. Returns
+    the dumped config's path and the text of the run's log file, then of its console (what
+    the tools print before the runner, and with it the log file, exists)."""
     import glob
     import os
     import os.path as osp
@@ -272,8 +273,8 @@ def run_training(cfg, tmp_path, launch):
     else:
         tools = osp.join(osp.dirname(launch.__file__), '.mim', 'tools', 'train.py')
         command = [sys.executable, tools, config]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1200, env=env,
+    run = subprocess.run([*command, *args], capture_output=True, text=True, timeout=1200, env=env,
                          cwd=REPO if launch in ('ours', 'dist2') else str(tmp_path))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     with open(glob.glob(osp.join(cfg.work_dir, '*', '*.log'))[0]) as f:
-        return config, f.read()
+        return config, f.read() + run.stdout + run.stderr

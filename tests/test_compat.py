@@ -29,15 +29,14 @@ def test_every_patch_is_applied_once_and_listed(monkeypatch):
     assert HistoryBuffer.__getstate__ is compat._history_buffer_getstate
 
 
-@pytest.mark.parametrize('mmengine_version, torch_version, message', [
-    ('0.11.0', (2, 14), 'written for mmengine 0.10.x, found 0.11.0'),
-    ('0.10.7', (2, 5), r'needs torch >= 2.6 \(torch.serialization.add_safe_globals\), found'),
-])
-def test_versions_outside_the_guard_are_refused(mmengine_version, torch_version, message):
+@pytest.mark.parametrize('mmengine_version', ['0.8.5', '0.11.0'])
+def test_versions_outside_the_guard_are_refused(mmengine_version):
     from rmt_mm import compat
-    compat.check_versions('0.10.7', (2, 14))
-    with pytest.raises(compat.CompatError, match=message):
-        compat.check_versions(mmengine_version, torch_version)
+    compat.check_versions('0.10.7')
+    compat.check_versions('0.9.1')
+    with pytest.raises(compat.CompatError, match='written for mmengine 0.9.x and 0.10.x, '
+                       f'found {mmengine_version}'):
+        compat.check_versions(mmengine_version)
 
 
 def test_changed_history_buffer_is_refused(monkeypatch):
@@ -127,8 +126,14 @@ def test_runner_checkpoint_resumes_with_weights_only(tmp_path):
     resumed = _toy_runner(str(tmp_path / 'resumed'), 6, resume=True)
     resumed.train()
     assert resumed.iter == 6
-    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
-        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    # mmengine 0.9 restarts the data loader of an iteration-based run at resume (0.10 skips
+    # the batches already trained), so only 0.10 resumes into the uninterrupted run
+    # (docs/compatibility.md).
+    import mmengine
+    if not mmengine.__version__.startswith('0.9.'):
+        for (name, a), b in zip(full.model.state_dict().items(),
+                                resumed.model.state_dict().values()):
+            assert torch.allclose(a.float(), b.float(), atol=1e-6), name
     # test.py-style loading of the whole file works too.
     state = torch.load(str(tmp_path / 'resumed' / 'iter_6.pth'))
     assert state['meta']['iter'] == 6
@@ -140,12 +145,26 @@ class _RunsCode:
 
 
 def test_checkpoint_that_runs_code_is_refused(tmp_path):
+    """rmt_mm's own loads (the converter's, with argparse.Namespace allowed) refuse a pickle
+    that runs code on every supported torch; mmengine's loads (resume, load_from) are refused
+    by torch's default from torch 2.6 on (before it, torch unpickles them fully:
+    docs/compatibility.md)."""
+    import argparse
+
     import rmt_mm  # noqa: F401
-    path = tmp_path / 'evil.pth'
-    with open(path, 'wb') as f:
-        pickle.dump({'state_dict': {'w': torch.zeros(1)}, 'x': _RunsCode()}, f)
-    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
-        torch.load(str(path))
+    from rmt_mm.utils.torch_api import TORCH_VERSION, load_weights_only
+    good, evil = tmp_path / 'good.pth', tmp_path / 'evil.pth'
+    state = {'state_dict': {'w': torch.ones(2)}, 'args': argparse.Namespace(lr=0.1)}
+    torch.save(state, good)
+    torch.save(dict(state, x=_RunsCode()), evil)
+    loaded = load_weights_only(str(good), [argparse.Namespace])
+    assert loaded['args'].lr == 0.1 and torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    for extra in ([], [argparse.Namespace]):
+        with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+            load_weights_only(str(evil), extra)
+    if TORCH_VERSION >= (2, 6):
+        with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+            torch.load(str(evil))
 
 
 def test_downstream_config_inherits_ours_by_scope(tmp_path):

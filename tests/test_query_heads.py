@@ -8,6 +8,7 @@ import glob
 import os.path as osp
 import re
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -27,6 +28,7 @@ RECIPES = {
     # name: (task, first output stride of the head's input, number of scales the head reads)
     'dino_4scale_rmt_s_12e_coco': ('det', 8, 4),
     'dino_4scale_rmt_b_12e_coco': ('det', 8, 4),
+    'dino_4scale_rmt_l_12e_coco': ('det', 8, 4),
     'dino_5scale_rmt_l_12e_coco': ('det', 4, 5),
     'mask2former_rmt_s_lsj_50e_coco': ('det', 4, 4),
     'mask2former_rmt_b_lsj_50e_coco': ('det', 4, 4),
@@ -113,6 +115,11 @@ def test_recipe_equals_its_source_but_for_the_listed_changes(name):
     assert unlisted == [], [(k, source.get(k), ours.get(k)) for k in unlisted]
     idle = sorted(c for c in listed if not any(under(k, c) for k in differing))
     assert idle == []
+    # Our modules are imported beside the source's (mmseg's Mask2Former needs mmdet.models).
+    imports = Config.fromfile(path).custom_imports.imports
+    source_imports = load_recipe_source(path).get('custom_imports', {}).get('imports', [])
+    assert set([source_imports] if isinstance(source_imports, str) else source_imports) \
+        <= set(imports)
 
 
 def build(name, tiny=False):
@@ -196,21 +203,81 @@ def loss_falls(work_dir, iterations):
     return losses
 
 
+def predictions(path):
+    """The raw predictions mmengine's DumpResults wrote, as numpy arrays per image."""
+    import pickle
+    with open(path, 'rb') as f:
+        samples = pickle.load(f)
+    keys = ('bboxes', 'scores', 'labels', 'masks')
+    out = []
+    for sample in samples:
+        if 'pred_instances' in sample:
+            instances = sample['pred_instances']
+            out.append({k: instances[k].numpy() for k in keys if k in instances})
+        else:
+            out.append({'sem_seg': sample['pred_sem_seg']['data'].numpy(),
+                        'logits': sample['seg_logits']['data'].numpy()})
+    return out
+
+
+def assert_same_predictions(ours, theirs):
+    """The checkpoint's predictions are the in-run model's (the same weights, the same
+    arithmetic: equal up to float noise; masks may flip at a few boundary pixels)."""
+    assert len(ours) == len(theirs) > 0
+    for a, b in zip(ours, theirs):
+        assert a.keys() == b.keys()
+        for key in a:
+            if a[key].dtype == bool or key in ('labels', 'sem_seg'):
+                assert (a[key] == b[key]).mean() > 0.999, key
+            else:
+                assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
+
+
 def draw(name, config, checkpoint, image):
+    """The library's inferencer draws the checkpoint's prediction; the drawing shows it: the
+    top-scoring boxes' outlines (and nothing left of or above them), or each pixel in its
+    predicted class's palette colour blended over the photo."""
+    import mmcv
+    original = mmcv.imread(image, channel_order='rgb').astype(int)
     if RECIPES[name][0] == 'det':
         from mmdet.apis import DetInferencer
         inferencer = DetInferencer(model=config, weights=checkpoint, device='cpu')
-        # After a few iterations every score rounds to 0: DINO draws them all. Mask2Former's
-        # masks are still empty then, and mmdet 3.3's visualizer cannot label empty masks
-        # (np.stack of nothing), so it draws at its default threshold: nothing yet.
-        threshold = 0.3 if name.startswith('mask2former') else -1.0
-        out = inferencer(image, return_vis=True, pred_score_thr=threshold)
+        if name.startswith('mask2former'):
+            # After a few iterations Mask2Former's masks are still empty, and mmdet 3.3's
+            # visualizer cannot label empty masks (np.stack of nothing): at its default
+            # threshold it draws nothing yet.
+            out = inferencer(image, return_vis=True, pred_score_thr=0.3)
+            [prediction], [drawn] = out['predictions'], out['visualization']
+            assert len(prediction['scores']) == 100
+            assert (drawn == original).all()
+            return
+        # DINO: every score is still low; draw the top-scoring boxes only.
+        top = max(inferencer(image)['predictions'][0]['scores'])
+        out = inferencer(image, return_vis=True, pred_score_thr=top - 1e-6)
         [prediction], [drawn] = out['predictions'], out['visualization']
-        assert len(prediction['scores']) == (100 if threshold > 0 else 300)
-        return drawn
+        boxes = [b for b, s in zip(prediction['bboxes'], prediction['scores']) if s >= top - 1e-6]
+        assert drawn.shape == original.shape and boxes
+        changed = (drawn.astype(int) != original).any(-1)
+        height, width = changed.shape
+        outline = np.zeros_like(changed)
+        for x0, y0, x1, y1 in (np.round(b).astype(int) for b in boxes):
+            x0, x1 = np.clip([x0, x1], 0, width - 1)
+            y0, y1 = np.clip([y0, y1], 0, height - 1)
+            outline[[y0, y1], x0:x1 + 1] = outline[y0:y1 + 1, [x0, x1]] = True
+        assert changed[outline].mean() > 0.6  # the boxes are drawn
+        far = np.ones_like(changed)  # left of and above every box, beyond the line width
+        for x0, y0, _, _ in boxes:
+            far[max(int(y0) - 4, 0):, max(int(x0) - 4, 0):] = False
+        assert not changed[far].any()
+        return
     from mmseg.apis import MMSegInferencer
     inferencer = MMSegInferencer(model=config, weights=checkpoint, device='cpu')
-    return inferencer(image, return_vis=True)['visualization']  # one image: no list
+    out = inferencer(image, return_vis=True, opacity=0.8)
+    drawn, classes = out['visualization'].astype(int), out['predictions']  # one image
+    palette = np.array(inferencer.visualizer.dataset_meta['palette'])
+    expected = np.round(0.2 * original + 0.8 * palette[classes])
+    # Each pixel in its class's colour, but where the class names are written.
+    assert (np.abs(drawn - expected) <= 2).all(-1).mean() > 0.9
 
 
 @pytest.mark.slow
@@ -219,9 +286,9 @@ def draw(name, config, checkpoint, image):
 @pytest.mark.parametrize('name', ['dino_4scale_rmt_s_12e_coco', 'mask2former_rmt_s_lsj_50e_coco',
                                   'mask2former_rmt_s_160k_ade20k_512x512'])
 def test_train_test_and_draw(name, request, tmp_path):
-    """tools/train.py trains (the loss falls), tools/test.py evaluates the checkpoint to the
-    last validation's numbers, and the library's inferencer draws a prediction."""
-    import mmcv
+    """tools/train.py trains (the loss falls); tools/test.py's predictions from the checkpoint
+    are the in-run model's at its last validation, and its metric that validation's; the
+    library's inferencer draws the prediction."""
     task = RECIPES[name][0]
     work_dir = str(tmp_path / 'work')
     if task == 'det':
@@ -239,6 +306,12 @@ def test_train_test_and_draw(name, request, tmp_path):
         iterations, checkpoint, metric = 12, 'iter_12.pth', 'mIoU'
         image = glob.glob(osp.join(root, 'images', 'validation', '*'))[0]
     cfg.model.backbone.pop('_delete_', None)
+    # The raw predictions of the last validation (the in-run model) and of tools/test.py.
+    in_run, tested = str(tmp_path / 'in_run.pkl'), str(tmp_path / 'tested.pkl')
+    cfg.val_evaluator = [cfg.val_evaluator, dict(type='mmengine.DumpResults',
+                                                 out_file_path=in_run)]
+    cfg.test_evaluator = [cfg.val_evaluator[0], dict(type='mmengine.DumpResults',
+                                                     out_file_path=tested)]
     config, _ = run_training(cfg, tmp_path, 'ours')
     loss_falls(work_dir, iterations)
     final = [r for r in read_scalars(work_dir) if metric in r][-1]
@@ -246,7 +319,5 @@ def test_train_test_and_draw(name, request, tmp_path):
                       osp.join(work_dir, checkpoint), '--work-dir', str(tmp_path / 'test'),
                       timeout=600)
     assert printed_metrics(test.stdout)[metric] == pytest.approx(final[metric], abs=1e-2)
-    drawn = draw(name, config, osp.join(work_dir, checkpoint), image)
-    original = mmcv.imread(image, channel_order='rgb')
-    assert drawn.shape == original.shape
-    assert (drawn != original).any() == (name != 'mask2former_rmt_s_lsj_50e_coco')
+    assert_same_predictions(predictions(tested), predictions(in_run))
+    draw(name, config, osp.join(work_dir, checkpoint), image)

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Create or reuse the project's virtual environment (.venv) with the pinned OpenMMLab stack.
+# Create or reuse the project's virtual environment (.venv) with the pinned OpenMMLab stack
+# (requirements/stack.txt), or with another stack of the compatibility matrix (RMT_STACK).
 #
 # Idempotent: a stamp file records the hash of this script and of setup.py; when both are
 # unchanged and the venv imports cleanly, nothing is reinstalled.
 #
 # Environment variables:
 #   RMT_VENV        where the venv lives (default: <repo>/.venv)
-#   RMT_PYTHON      interpreter used to create it (default: python3.11, then python3)
+#   RMT_STACK       the stack to install (default: requirements/stack.txt; the matrix's are in
+#                   requirements/matrix/): its pins, its Python (a "# python: X.Y" line) and
+#                   the folder of its prebuilt mmcv wheel under RMT_WHEELS_DIR (a
+#                   "# mmcv wheel folder: NAME" line); its pins win over tests.txt's
+#   RMT_PYTHON      interpreter used to create it (default: pythonX.Y of the stack)
 #   RMT_WHEELS_DIR  folder searched for a prebuilt mmcv wheel (default: <repo>/../shared/wheels)
 #   RMT_CUDA        1: build mmcv with CUDA ops (also without a GPU: needs a CUDA compiler,
 #                   which tools/build_mmcv.sh takes from the system when its CUDA version is
@@ -23,7 +28,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${RMT_VENV:-$REPO/.venv}"
 WHEELS_DIR="${RMT_WHEELS_DIR:-$REPO/../shared/wheels}"
 REQ="$REPO/requirements"
-pin() { sed -n "s/^$1==//p" "$REQ/stack.txt"; }  # the version requirements/stack.txt pins
+STACK="${RMT_STACK:-$REQ/stack.txt}"
+pin() { sed -n "s/^$1==//p" "$STACK"; }  # the version the stack pins
+PYTHON_VERSION="$(sed -n 's/^# python: *//p' "$STACK")"
+WHEEL_FOLDER="$(sed -n 's/^# mmcv wheel folder: *//p' "$STACK")"
+[ -n "$PYTHON_VERSION" ] || { echo "[setup] $STACK has no '# python: X.Y' line" >&2; exit 1; }
 TORCH_VERSION="$(pin torch)"
 TORCHVISION_VERSION="$(pin torchvision)"
 MMCV_VERSION="$(pin mmcv)"
@@ -34,7 +43,7 @@ trap 'rc=$?; [ $rc -ne 0 ] && echo "[setup] FAILED at step: ${STEP} (exit $rc). 
 
 stamp_value() {
   { cat "$REPO/tools/setup_env.sh" "$REPO/tools/build_mmcv.sh" "$REPO/tools/detect_cuda.sh" \
-      "$REPO/setup.py" "$REQ"/*.txt; echo "${RMT_CUDA:-} ${RMT_TORCH_INDEX_URL:-}"; } \
+      "$REPO/setup.py" "$REQ"/*.txt "$STACK"; echo "${RMT_CUDA:-} ${RMT_TORCH_INDEX_URL:-}"; } \
     | sha256sum | cut -d' ' -f1
 }
 STAMP="$VENV/.rmt_mm_stamp"
@@ -48,13 +57,24 @@ fi
 
 step "create virtual environment at $VENV"
 if [ ! -x "$VENV/bin/python" ]; then
-  PY="${RMT_PYTHON:-$(command -v python3.11 || command -v python3)}"
-  "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, {sys.executable} is {sys.version.split()[0]}"'
+  # pythonX.Y on PATH if it runs (a pyenv shim of a version not selected does not), else
+  # pyenv's newest X.Y.
+  find_python() {
+    local candidate
+    for candidate in "$(command -v "python$1" || true)" \
+        "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python 2>/dev/null | sort -V | tail -n1)"; do
+      if [ -n "$candidate" ] && "$candidate" -c pass 2>/dev/null; then echo "$candidate"; return; fi
+    done
+    command -v python3
+  }
+  PY="${RMT_PYTHON:-$(find_python "$PYTHON_VERSION")}"
+  "$PY" -c "import sys; assert '%d.%d' % sys.version_info[:2] == '$PYTHON_VERSION', f'Python $PYTHON_VERSION is required ($STACK), {sys.executable} is {sys.version.split()[0]}'"
   "$PY" -m venv "$VENV"
 fi
 pip_install() {
   # pip warns about every local index folder that lacks a package; those lines are noise.
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$@" \
+  # The stack's lines constrain every install (e.g. numpy<2 beside torch 2.1).
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -c "$STACK" "$@" \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
 PIP=(pip_install)
@@ -89,8 +109,8 @@ else
   ARCH="$(uname -m)"
   if [ "$CUDA" = 1 ]; then
     echo "[setup]   a GPU is present: the prebuilt wheel has CPU ops only, building with CUDA ops"
-  elif [ -d "$WHEELS_DIR" ]; then
-    WHEEL="$(ls "$WHEELS_DIR"/mmcv-${MMCV_VERSION}-${TAG}-${TAG}-linux_${ARCH}.whl 2>/dev/null | head -n1 || true)"
+  elif [ -d "$WHEELS_DIR/$WHEEL_FOLDER" ]; then
+    WHEEL="$(ls "$WHEELS_DIR/$WHEEL_FOLDER"/mmcv-${MMCV_VERSION}-${TAG}-${TAG}-linux_${ARCH}.whl 2>/dev/null | head -n1 || true)"
   fi
   if [ -n "$WHEEL" ]; then
     echo "[setup]   using prebuilt wheel $WHEEL"
@@ -111,13 +131,18 @@ else
 fi
 
 step "install the OpenMMLab stack (mmengine, mmdet, mmseg, mmpretrain) and test tools"
-"${PIP[@]}" -r "$REQ/stack.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt"
+# tests.txt without what the stack pins itself (an older stack needs older onnxruntime).
+TESTS_REQ="$(mktemp)"
+grep -v -E "^($(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$STACK" | paste -sd'|'))==" \
+  "$REQ/tests.txt" > "$TESTS_REQ" || true
+"${PIP[@]}" -r "$STACK" -r "$REQ/runtime.txt" -r "$TESTS_REQ"
+rm -f "$TESTS_REQ"
 
 step "install rmt_mm (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 
 step "check the environment"
-RMT_CUDA_OPS="$CUDA" STACK_FILE="$REQ/stack.txt" "$VENV/bin/python" - <<'PY'
+RMT_CUDA_OPS="$CUDA" STACK_FILE="$STACK" "$VENV/bin/python" - <<'PY'
 import importlib, os
 import torch, torchvision, mmcv, mmengine, mmdet, mmseg, mmpretrain
 from mmcv.ops import nms, RoIAlign, get_compiling_cuda_version  # compiled ops must import

@@ -6,8 +6,13 @@
 #   - model.neck.in_channels: RMT-S's stage 1-3 widths
 #   - custom_imports, custom_hooks, default_hooks.checkpoint.backend_args: rmt_mm's runtime
 #     (RNG state and non-finite loss hooks, atomic checkpoint writes)
-# Four scales for RMT-S and RMT-B, five for RMT-L, as mmdet chooses by backbone size: four for
-# ResNet-50, five (an extra stride-4 level, 4x the encoder's tokens) only for Swin-L.
+# Four scales (stages 2-4, strides 8-32, and an extra stride-64 level): the source's. DINO
+# reports four and five scales for every backbone; mmdet ships five only for Swin-L
+# (ImageNet-22k, 384 px). RMT-L has both: dino_4scale_rmt_l_12e_coco.py, comparable with
+# RMT-S and RMT-B, and dino_5scale_rmt_l_12e_coco.py.
+# Drop path: 0.15, RMT-S's ImageNet value, which the official RMT detection and segmentation
+# configs use with every head and schedule; the source's ResNet-50 has none. Not tuned for this
+# head: set model.backbone.drop_path_rate to try others.
 _base_ = './_base_/recipes/dino_4scale_rmt.py'
 
 model = dict(

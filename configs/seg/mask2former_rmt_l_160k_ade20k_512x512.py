@@ -10,7 +10,11 @@
 #   - optim_wrapper.paramwise_cfg.custom_keys: the same rule for RMT's parameter names
 #     (configs/_base_/mask2former_custom_keys.py)
 #   - custom_imports, custom_hooks, default_hooks.checkpoint.backend_args: rmt_mm's runtime
-#     (RNG state and non-finite loss hooks, atomic checkpoint writes)
+#     (rmt_mm.models imported beside the source's mmdet.models, RNG state and non-finite
+#     loss hooks, atomic checkpoint writes)
+# Drop path: 0.5, RMT-L's ImageNet value, which the official RMT detection and segmentation
+# configs use with every head and schedule; the source's Swin-S uses 0.3. Not tuned for this
+# head: set model.backbone.drop_path_rate to try others.
 _base_ = './_base_/recipes/mask2former_rmt_160k.py'
 
 model = dict(

@@ -7,7 +7,16 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from rmt_mm.utils.tasks import TASKS, get_task
+from rmt_mm.utils.tasks import TASKS
+
+from .checks import (
+    check_checkpoint_path,
+    check_class_order,
+    check_data_paths,
+    check_model_channels,
+    check_num_classes,
+    evaluators_follow_datasets,
+)
 
 SCOPES = tuple(TASKS)  # the libraries a config's default_scope may name
 
@@ -125,167 +134,6 @@ def prepare_device(cfg: Config, device: str | None = None) -> Config:
     return cfg
 
 
-def _datasets(node, where):
-    """(config path, dataset dict) of a dataset config and the datasets it wraps."""
-    if not isinstance(node, dict):
-        return
-    yield where, node
-    if isinstance(node.get('dataset'), dict):
-        yield from _datasets(node['dataset'], f'{where}.dataset')
-    for i, child in enumerate(node.get('datasets') or []):
-        yield from _datasets(child, f'{where}.datasets[{i}]')
-
-
-def check_data_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloader')):
-    """Fail before anything is built when a local ``data_root`` or annotation file is missing,
-    naming the config field and the absolute path that was looked for."""
-    for loader in loaders:
-        for where, dataset in _datasets((cfg.get(loader) or {}).get('dataset'),
-                                        f'{loader}.dataset'):
-            root = dataset.get('data_root')
-            if isinstance(root, str) and '://' not in root and not osp.isdir(root):
-                raise FileNotFoundError(
-                    f'{where}.data_root: the folder {osp.abspath(root)} does not exist; '
-                    f'prepare the data there (configs/{get_task(cfg).name}/README.md, "Data '
-                    f'preparation"), link it, or set --cfg-options {where}.data_root=PATH')
-            ann = dataset.get('ann_file')
-            if isinstance(ann, str) and ann and '://' not in ann:
-                path = ann if osp.isabs(ann) or not root else osp.join(root, ann)
-                if '://' not in path and not osp.isfile(path):
-                    raise FileNotFoundError(f'{where}.ann_file: {osp.abspath(path)} does not '
-                                            f'exist')
-
-
-def _is_rmt(backbone) -> bool:
-    return isinstance(backbone, dict) and str(backbone.get('type', '')).split('.')[-1] == 'RMT'
-
-
-def check_model_channels(model: dict, where: str = 'model'):
-    """Check that what reads the RMT backbone's outputs expects their channels: the neck's
-    ``in_channels`` (all outputs, or the last one for a pooling neck), or a head's
-    ``in_channels`` at its ``in_index`` (all outputs for a list without one). Raises
-    ValueError naming the field and the right value; does nothing for other backbones."""
-    backbone = model.get('backbone')
-    if not _is_rmt(backbone):
-        return
-    from rmt_mm.models import RMT
-    outs = RMT.output_channels(backbone.get('arch', 't'), backbone.get('out_indices', (0, 1, 2, 3)))
-    described = (f"RMT arch={backbone.get('arch', 't')!r} with "
-                 f"out_indices={tuple(backbone.get('out_indices', (0, 1, 2, 3)))} outputs "
-                 f'channels {outs}')
-    necks = model.get('neck')
-    neck = necks[0] if isinstance(necks, (list, tuple)) else necks
-    if isinstance(neck, dict) and 'in_channels' in neck:
-        got = neck['in_channels']
-        expected = list(outs) if isinstance(got, (list, tuple)) else outs[-1]
-        if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
-            raise ValueError(f'{where}.neck.in_channels={got} does not match the backbone: '
-                             f'{described}; set it to {expected}')
-        return
-    for head_name in ('decode_head', 'auxiliary_head', 'panoptic_head'):
-        heads = model.get(head_name)
-        for i, head in enumerate(heads if isinstance(heads, (list, tuple)) else [heads]):
-            if not isinstance(head, dict) or 'in_channels' not in head:
-                continue
-            field = f'{where}.{head_name}' + (f'[{i}]' if isinstance(heads, list) else '')
-            # A list without in_index (Mask2Former's pixel decoder) reads every output.
-            every = tuple(range(len(outs))) if isinstance(head['in_channels'], (list, tuple)) \
-                else -1
-            index = head.get('in_index', every)
-            try:
-                expected = ([outs[j] for j in index] if isinstance(index, (list, tuple))
-                            else outs[index])
-            except IndexError:
-                raise ValueError(f'{field}.in_index={index} is out of range: {described}') \
-                    from None
-            got = head['in_channels']
-            if (list(got) if isinstance(got, (list, tuple)) else got) != expected:
-                raise ValueError(f'{field}.in_channels={got} does not match the backbone at '
-                                 f'in_index={index}: {described}; set it to {expected}')
-
-
-def _num_classes_fields(node, path):
-    """(dotted field, value) of every ``num_classes`` in a model config, but the RPN's (one
-    foreground class, whatever the dataset)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == 'num_classes' and isinstance(value, int):
-                yield f'{path}.{key}', value
-            elif key != 'rpn_head':
-                yield from _num_classes_fields(value, f'{path}.{key}')
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _num_classes_fields(value, f'{path}[{i}]')
-
-
-def _dataset_classes(dataset: dict, scope: str | None):
-    """(class names, where they come from) of a dataset config: its ``metainfo.classes``, else
-    the class folders of an image-folder ``CustomDataset``, else its type's own
-    (``CocoDataset``: COCO's 80); None when they cannot be known before it is built."""
-    from mmengine.registry import DATASETS
-    # The innermost of RepeatDataset, ClassBalancedDataset, ... (not a ConcatDataset's parts).
-    chain = [d for where, d in _datasets(dataset, 'dataset') if '[' not in where]
-    if not chain:
-        return None
-    dataset = chain[-1]
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    folder = osp.join(dataset.get('data_root') or '', dataset.get('data_prefix') or '') \
-        if isinstance(dataset.get('data_prefix', ''), str) else ''
-    if classes is None and str(dataset.get('type')).endswith('CustomDataset') \
-            and not dataset.get('ann_file') and folder and osp.isdir(folder):
-        # mmpretrain's CustomDataset: one class per sub-folder, in sorted order
-        classes = sorted(d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
-        return tuple(classes), f'the sub-folders of {folder}'
-    if classes is None and isinstance(dataset.get('type'), str):
-        import importlib
-        scope = dataset.get('_scope_', scope)
-        try:  # as mmengine does when it switches to a scope: its library's registry
-            importlib.import_module(f'{scope}.registry')
-        except ImportError:
-            return None
-        name = dataset['type']
-        try:
-            dataset_type = DATASETS.get(name if '.' in name else f'{scope}.{name}')
-        except Exception:  # noqa: BLE001 (the type cannot be imported: no check)
-            dataset_type = None
-        classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
-        origin = f"{name}'s own classes (no metainfo.classes)"
-    else:
-        origin = 'metainfo.classes'
-    return (tuple(classes), origin) if classes is not None else None
-
-
-def check_num_classes(cfg: Config, loader: str = 'train_dataloader'):
-    """Fail before anything is built when a head's ``num_classes`` differs from the number of
-    classes the ``loader``'s dataset names, naming both fields and the config file."""
-    dataset = (cfg.get(loader) or {}).get('dataset')
-    found = _dataset_classes(dataset, cfg.get('default_scope'))
-    if found is None:
-        return
-    classes, origin = found
-    fields = list(_num_classes_fields(cfg.get('model', {}), 'model'))
-    if isinstance(cfg.get('data_preprocessor'), dict):  # mmpretrain's, for mixup's one-hot
-        fields += _num_classes_fields(cfg.data_preprocessor, 'data_preprocessor')
-    wrong = [(field, value) for field, value in fields if value != len(classes)]
-    if wrong:
-        where = f' in {cfg.filename}' if cfg.filename else ''
-        listed = ', '.join(f'{field}={value}' for field, value in wrong)
-        raise ValueError(
-            f'{listed}{where}: {loader}.dataset names {len(classes)} classes '
-            f'({_short(classes)}; {origin}); set {" and ".join(f for f, _ in wrong)} to '
-            f'{len(classes)}, or give {loader}.dataset the classes of your data')
-
-
-def _short(names, shown=6):
-    return ', '.join(map(str, names[:shown])) + (', ...' if len(names) > shown else '')
-
-
-def check_checkpoint_path(path, field: str):
-    """Fail before training starts when a local checkpoint path does not exist."""
-    if path and '://' not in str(path) and not osp.isfile(path):
-        raise FileNotFoundError(f'{field}: checkpoint {path} does not exist')
-
-
 class _DeviceChoice(argparse.Action):
     """``--device``; ``cpu`` hides CUDA from the process at once, before anything (a config's
     imports included) can initialise it."""
@@ -348,18 +196,20 @@ def close_process_group():
 
 
 def build_runner(cfg: Config, mode: str = 'train', device: str | None = None):
-    """Check the config's model and data paths for ``mode`` ('train' or 'test'), prepare it
-    for ``device`` (:func:`prepare_device`) and build its runner."""
+    """Check the config for ``mode`` ('train' or 'test'): the model's channels and class
+    counts, the data paths and class names (:mod:`rmt_mm.apis.checks`); point the evaluators
+    at their datasets' files; prepare it for ``device`` (:func:`prepare_device`) and build its
+    runner."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     prepare_device(cfg, device)
     check_model_channels(cfg.model)
     check_num_classes(cfg, 'train_dataloader' if mode == 'train' else 'test_dataloader')
-    if mode == 'train':
-        check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
-                         else ('train_dataloader', ))
-    else:
-        check_data_paths(cfg, ('test_dataloader', ))
+    loaders = ('test_dataloader', ) if mode == 'test' else \
+        ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') else ('train_dataloader', )
+    check_data_paths(cfg, loaders)
+    check_class_order(cfg, loaders)
+    evaluators_follow_datasets(cfg)
     init_cpu_process_group(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
@@ -402,6 +252,5 @@ def work_dir_for(cfg: Config, config_path: str, work_dir=None) -> str:
 
 
 __all__ = ['add_common_args', 'adapt_to_cpu', 'build_model', 'build_runner',
-           'check_checkpoint_path', 'close_process_group',
-           'check_data_paths', 'check_model_channels', 'check_num_classes', 'gpu_requirements',
-           'load_config', 'prepare_device', 'setup_config', 'work_dir_for']
+           'close_process_group', 'gpu_requirements', 'init_cpu_process_group', 'load_config',
+           'prepare_device', 'setup_config', 'work_dir_for']

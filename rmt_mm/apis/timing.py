@@ -4,6 +4,7 @@ A step is a closure over a model and its input: a forward under ``no_grad`` in e
 a training step (forward, backward of the outputs' mean squares, SGD update) in train mode,
 optionally under autocast. CUDA steps synchronise, so wall time is device time.
 """
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -25,8 +26,10 @@ def model_step(model: torch.nn.Module, inputs: torch.Tensor, train: bool,
     model.train(train)
 
     def step():
-        with torch.autocast(device_type, dtype=autocast_dtype or torch.float32,
-                            enabled=autocast_dtype is not None):
+        # No autocast context at all for fp32: torch < 2.3 refuses a CPU autocast of another
+        # dtype than bf16 even when it is disabled.
+        with (torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype
+              else contextlib.nullcontext()):
             with torch.set_grad_enabled(train):
                 outs = model(inputs)
                 outs = outs if isinstance(outs, (tuple, list)) else (outs, )

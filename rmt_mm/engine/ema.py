@@ -11,7 +11,11 @@ from mmengine.dist import get_world_size
 from mmengine.hooks import EMAHook
 from mmengine.logging import print_log
 from mmengine.runner import ValLoop
-from mmengine.runner.loops import _parse_losses
+
+try:  # mmengine >= 0.10: validation loops also log the losses of val_step
+    from mmengine.runner.loops import _parse_losses
+except ImportError:  # mmengine 0.9: they log none
+    _parse_losses = None
 
 from ..registry import HOOKS, LOOPS
 
@@ -82,12 +86,14 @@ class RawAndEMAValLoop(ValLoop):
 
     def _evaluate(self) -> dict[str, float]:
         self.runner.model.eval()
-        self.val_loss.clear()
+        val_loss = getattr(self, 'val_loss', None)  # mmengine >= 0.10
+        if val_loss is not None:
+            val_loss.clear()
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter(idx, data_batch)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        if self.val_loss:
-            metrics.update(_parse_losses(self.val_loss, 'val'))
+        if val_loss:
+            metrics.update(_parse_losses(val_loss, 'val'))
         return metrics
 
     def run(self) -> dict:

@@ -32,13 +32,13 @@ def parse_args(argv=None):
 def load_official(path):
     if not osp.isfile(path):
         sys.exit(f'error: checkpoint {path} does not exist')
-    with torch.serialization.safe_globals([argparse.Namespace]):
-        try:
-            return torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:  # noqa: BLE001  (UnpicklingError and friends)
-            sys.exit(f'error: {path} cannot be read safely (weights_only=True): it contains '
-                     f'objects other than tensors and plain containers, so it is refused.\n'
-                     f'{str(e).splitlines()[0]}')
+    from rmt_mm.utils.torch_api import load_weights_only
+    try:
+        return load_weights_only(path, [argparse.Namespace])
+    except Exception as e:  # noqa: BLE001  (UnpicklingError and friends)
+        sys.exit(f'error: {path} cannot be read safely (weights_only=True): it contains '
+                 f'objects other than tensors and plain containers, so it is refused.\n'
+                 f'{str(e).splitlines()[0]}')
 
 
 def check_against_config(state_dict, config):

@@ -39,9 +39,9 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
+from ...utils import torch_api
 from .dwconv import DWConv2d
 
 ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'query_blocked', 'flex')
@@ -93,7 +93,7 @@ def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
 def exporting() -> bool:
     """Whether the model is being traced for export (ONNX or torch.export)."""
-    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+    return torch_api.is_exporting()
 
 
 def check_attn_impl(attn_impl: str, owner: str) -> str:
@@ -134,12 +134,8 @@ def sdpa(q, k, v, mask, scale, backends=None):
         return torch.matmul(weights, v)
     if not q.is_cuda or not backends:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
-    with sdpa_kernel([_SDP_BACKENDS[name] for name in backends], set_priority=True):
+    with torch_api.sdpa_kernels(backends):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
-
-
-_SDP_BACKENDS = dict(efficient=SDPBackend.EFFICIENT_ATTENTION, math=SDPBackend.MATH,
-                     flash=SDPBackend.FLASH_ATTENTION, cudnn=SDPBackend.CUDNN_ATTENTION)
 
 
 @functools.cache
@@ -147,15 +143,13 @@ def _compiled_flex_attention():
     # Static shapes: one compilation per feature size and form (torch 2.14's CPU template
     # fails to build with dynamic shapes). Past dynamo's recompile limit (8 by default) a
     # call runs flex eagerly: the same numbers, slower; compile the whole model instead.
-    from torch.nn.attention.flex_attention import flex_attention
-    return torch.compile(flex_attention, dynamic=False)
+    return torch.compile(torch_api.flex_attention(), dynamic=False)
 
 
 def flex(q, k, v, score_mod, scale):
     """``flex_attention`` compiled (eager flex materialises the scores): (B, n, L, d) each."""
-    if torch.compiler.is_compiling():
-        from torch.nn.attention.flex_attention import flex_attention
-        return flex_attention(q, k, v, score_mod=score_mod, scale=scale)
+    if torch_api.is_compiling():
+        return torch_api.flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
     if not q.is_cuda and torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or
                                                       v.requires_grad):
         raise RuntimeError("MaSA: attn_impl='flex' on CPU runs inference only (torch's CPU "
@@ -229,7 +223,7 @@ class RelPos2d(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     def _cached(self, key, build):
-        if torch.compiler.is_compiling() or exporting():  # traced values stay out of the cache
+        if torch_api.is_compiling() or exporting():  # traced values stay out of the cache
             return build()
         value = self._cache.get(key)
         if value is None:

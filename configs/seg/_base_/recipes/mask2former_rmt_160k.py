@@ -6,7 +6,8 @@ _base_ = [
     '../../../_base_/reliability.py'
 ]
 
-custom_imports = dict(imports=['rmt_mm.models'], allow_failed_imports=False)
+# mmseg's Mask2Former is built from mmdet's modules: its import stays, rmt_mm's is added.
+custom_imports = dict(imports=['mmdet.models', 'rmt_mm.models'], allow_failed_imports=False)
 model = dict(backbone={{_base_.rmt_backbone}})
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={{_base_.mask2former_custom_keys}}))
 default_hooks = dict(checkpoint=dict(backend_args={{_base_.atomic_checkpoints}}))
