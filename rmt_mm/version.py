@@ -16,7 +16,7 @@ __version__ = '0.1.0'
 
 # import name -> (first supported, first unsupported) major.minor, and the pip name to give.
 SUPPORTED = {
-    'torch': ((2, 1), (2, 15), 'torch'),
+    'torch': ((2, 1), (2, 16), 'torch'),
     'mmengine': ((0, 9), (0, 11), 'mmengine'),
     'mmcv': ((2, 1), (2, 2), 'mmcv'),
     'mmdet': ((3, 2), (3, 4), 'mmdet'),

@@ -20,8 +20,8 @@ def test_versions_outside_the_tested_ranges_are_named_with_what_to_do():
                             'mmseg': '1.2.2', 'mmpretrain': None}, python=(3, 13))
     assert problems == [
         'Python 3.13: rmt_mm 0.1.0 is tested with Python 3.10 to 3.12; use one of those',
-        'torch 2.0.1: rmt_mm 0.1.0 is tested with torch 2.1 to 2.14; install one of those (pip '
-        'install "torch>=2.1,<2.15" and an mmcv built for it; README, "Use rmt_mm in your own '
+        'torch 2.0.1: rmt_mm 0.1.0 is tested with torch 2.1 to 2.15; install one of those (pip '
+        'install "torch>=2.1,<2.16" and an mmcv built for it; README, "Use rmt_mm in your own '
         'environment")',
         'mmcv 2.2.0: rmt_mm 0.1.0 is tested with mmcv 2.1; install one of those (pip install '
         '"mmcv>=2.1,<2.2" built for your torch; README, "Use rmt_mm in your own environment")',

@@ -10,7 +10,8 @@
 #   RMT_STACK       the stack to install (default: requirements/stack.txt; the matrix's are in
 #                   requirements/matrix/): its pins, its Python (a "# python: X.Y" line) and
 #                   the folder of its prebuilt mmcv wheel under RMT_WHEELS_DIR (a
-#                   "# mmcv wheel folder: NAME" line); its pins win over tests.txt's
+#                   "# mmcv wheel folder: NAME" line; "none": always build mmcv); its pins
+#                   win over tests.txt's
 #   RMT_PYTHON      interpreter used to create it (default: pythonX.Y of the stack)
 #   RMT_WHEELS_DIR  folder searched for a prebuilt mmcv wheel (default: <repo>/../shared/wheels)
 #   RMT_CUDA        1: build mmcv with CUDA ops (also without a GPU: needs a CUDA compiler,
