@@ -108,11 +108,6 @@ def patch_weights_only_allow_list() -> None:
         torch.serialization.add_safe_globals(safe_globals())
 
 
-def mmengine_version() -> str:
-    import mmengine
-    return mmengine.__version__
-
-
 def _history_buffer_getstate(self) -> dict:
     """``HistoryBuffer.__getstate__`` without the class-level statistics methods."""
     state = self.__dict__.copy()
@@ -121,10 +116,11 @@ def _history_buffer_getstate(self) -> dict:
 
 
 def patch_history_buffer_state() -> None:
+    import mmengine
     from mmengine.logging.history_buffer import HistoryBuffer
     if HistoryBuffer.__getstate__ is _history_buffer_getstate:
         return
-    if mmengine_version().startswith('0.9.') and '__getstate__' not in vars(HistoryBuffer):
+    if mmengine.__version__.startswith('0.9.') and '__getstate__' not in vars(HistoryBuffer):
         return  # 0.9 pickles the instance's own state: nothing to leave out
     if not hasattr(HistoryBuffer, '_statistics_methods') or \
             '__getstate__' not in vars(HistoryBuffer):

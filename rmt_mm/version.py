@@ -58,7 +58,8 @@ def installed_version(name: str):
     return None
 
 
-def _major_minor(version: str) -> tuple:
+def major_minor(version: str) -> tuple:
+    """(major, minor) of a version string: '2.14.1+cu130' -> (2, 14)."""
     return tuple(int(part) for part in re.match(r'(\d+)\.(\d+)', version).groups())
 
 
@@ -87,7 +88,7 @@ def unsupported(versions: dict | None = None, python: tuple | None = None) -> li
         low, high, pip_name = SUPPORTED[name]
         if (name, version) in BROKEN:
             found.append(f'{name} {version}: {BROKEN[name, version]}')
-        elif not low <= _major_minor(version) < high:
+        elif not low <= major_minor(version) < high:
             found.append(
                 f'{name} {version}: rmt_mm {__version__} is tested with {name} '
                 f'{_span(low, high)}; install one of those (pip install '

@@ -272,5 +272,5 @@ def _short(names, shown=6):
 
 def check_checkpoint_path(path, field: str):
     """Fail before training starts when a local checkpoint path does not exist."""
-    if path and '://' not in str(path) and not osp.isfile(path):
+    if path and _local(str(path)) and not osp.isfile(path):
         raise FileNotFoundError(f'{field}: checkpoint {path} does not exist')

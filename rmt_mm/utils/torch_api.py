@@ -19,43 +19,45 @@ import types
 
 import torch
 
-TORCH_VERSION = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
+from ..version import major_minor
+
+TORCH_VERSION = major_minor(torch.__version__)
 HAS_FLEX_ATTENTION = TORCH_VERSION >= (2, 5)
 
-
-def is_compiling() -> bool:
-    """Whether dynamo is tracing the code (torch.compile, torch.export)."""
-    if hasattr(torch, 'compiler') and hasattr(torch.compiler, 'is_compiling'):
-        return torch.compiler.is_compiling()
-    return torch._dynamo.is_compiling()
+# Resolved once here: MaSA asks on every attention call. is_compiling: whether dynamo is
+# tracing the code (torch.compile, torch.export).
+if hasattr(torch, 'compiler') and hasattr(torch.compiler, 'is_compiling'):
+    is_compiling = torch.compiler.is_compiling
+else:
+    is_compiling = torch._dynamo.is_compiling
+_is_exporting = getattr(getattr(torch, 'compiler', None), 'is_exporting', None)
 
 
 def is_exporting() -> bool:
     """Whether the code is being traced for ONNX or ``torch.export``."""
-    if torch.onnx.is_in_onnx_export():
-        return True
-    if hasattr(torch, 'compiler') and hasattr(torch.compiler, 'is_exporting'):
-        return torch.compiler.is_exporting()
-    return False
+    return torch.onnx.is_in_onnx_export() or bool(_is_exporting and _is_exporting())
+
+
+try:
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    _SDP_BACKENDS = {name: getattr(SDPBackend, member) for name, member in (
+        ('efficient', 'EFFICIENT_ATTENTION'), ('math', 'MATH'), ('flash', 'FLASH_ATTENTION'),
+        ('cudnn', 'CUDNN_ATTENTION')) if hasattr(SDPBackend, member)}
+    _SET_PRIORITY = 'set_priority' in inspect.signature(sdpa_kernel).parameters
+except ImportError:  # torch < 2.3
+    sdpa_kernel = None
 
 
 def sdpa_kernels(names):
     """A context in which CUDA's ``scaled_dot_product_attention`` uses only the kernels
     ``names`` ('efficient', 'math', 'flash', 'cudnn'), tried in that order where torch
     supports an order (2.6)."""
-    try:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-    except ImportError:  # torch < 2.3: the kernels as flags, no cuDNN attention
+    if sdpa_kernel is None:  # torch < 2.3: the kernels as flags, no cuDNN attention
         return torch.backends.cuda.sdp_kernel(
             enable_flash='flash' in names, enable_math='math' in names,
             enable_mem_efficient='efficient' in names)
-    backends = [getattr(SDPBackend, {'efficient': 'EFFICIENT_ATTENTION', 'math': 'MATH',
-                                     'flash': 'FLASH_ATTENTION',
-                                     'cudnn': 'CUDNN_ATTENTION'}[name]) for name in names
-                if name != 'cudnn' or hasattr(SDPBackend, 'CUDNN_ATTENTION')]
-    if 'set_priority' in inspect.signature(sdpa_kernel).parameters:
-        return sdpa_kernel(backends, set_priority=True)
-    return sdpa_kernel(backends)
+    backends = [_SDP_BACKENDS[name] for name in names if name in _SDP_BACKENDS]
+    return sdpa_kernel(backends, set_priority=True) if _SET_PRIORITY else sdpa_kernel(backends)
 
 
 def flex_attention():

@@ -91,11 +91,6 @@ def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return torch.stack((a * cos - b * sin, a * sin + b * cos), -1).flatten(-2).to(x.dtype)
 
 
-def exporting() -> bool:
-    """Whether the model is being traced for export (ONNX or torch.export)."""
-    return torch_api.is_exporting()
-
-
 def check_attn_impl(attn_impl: str, owner: str) -> str:
     """``attn_impl``, checked against :data:`ATTN_IMPLS`."""
     if attn_impl not in ATTN_IMPLS:
@@ -223,7 +218,8 @@ class RelPos2d(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     def _cached(self, key, build):
-        if torch_api.is_compiling() or exporting():  # traced values stay out of the cache
+        # Traced values stay out of the cache.
+        if torch_api.is_compiling() or torch_api.is_exporting():
             return build()
         value = self._cache.get(key)
         if value is None:
@@ -375,7 +371,7 @@ class MaSA(nn.Module):
         else:
             # (B, H, W, n, d): heads split in place, the phasors broadcast over heads.
             shape = (B, H, W, self.num_heads, self.head_dims)
-            if exporting():  # no complex tensors in ONNX
+            if torch_api.is_exporting():  # no complex tensors in ONNX
                 sin, cos = (t[..., ::2].unsqueeze(2) for t in relpos.rotary(H, W))
                 qr = rotate_pairs(q.view(shape), cos, sin)
                 kr = rotate_pairs(k.view(shape), cos, sin)
