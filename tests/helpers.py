@@ -1,8 +1,6 @@
 """What the tests share besides fixtures: paths, the tiny arch, the generated classes, log
 readers and the one way tests run a tool or a Python snippet in a fresh interpreter."""
-import glob
 import importlib.util
-import json
 import os.path as osp
 import subprocess
 import sys
@@ -25,12 +23,9 @@ TINY_ARCH = dict(
 
 
 def read_scalars(work_dir):
-    """Every row mmengine logged to ``work_dir/*/vis_data/scalars.json``."""
-    rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
+    """Every row mmengine logged to ``work_dir/*/vis_data/scalars.json`` (the tools' reader)."""
+    from rmt_mm.utils.logs import read_scalars
+    return read_scalars(work_dir)
 
 
 def free_port():

@@ -7,14 +7,14 @@ import torch
 
 
 def test_every_patch_is_applied_once_and_listed(monkeypatch):
+    import re  # the module's docstring lists, numbered, exactly the patches apply() runs
+
     import mmengine.config.config as config_module
     from mmengine.logging.history_buffer import HistoryBuffer
 
     import rmt_mm
     from rmt_mm import compat
-    assert compat.PATCHES == ('config_scope', 'weights_only_allow_list',
-                              'history_buffer_state', 'atomic_file_backend',
-                              'mmpretrain_model_hub')
+    assert tuple(re.findall(r'^\d+\. ``(\w+)``', compat.__doc__, re.M)) == compat.PATCHES
     calls = []  # apply() runs exactly the listed patches, each once
     for name in compat.PATCHES:
         monkeypatch.setattr(compat, f'patch_{name}', lambda name=name: calls.append(name))

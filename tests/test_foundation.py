@@ -58,11 +58,36 @@ def test_rmt_builds_from_other_scopes(scope, with_imports, tmp_path):
     assert result.stdout.strip().splitlines()[-1] == 'rmt_mm.models.backbones.rmt RMT'
 
 
-def test_rmt_registry_is_child_of_root():
+REGISTERED = textwrap.dedent('''
+    import importlib, json, pkgutil, sys
+    import rmt_mm, rmt_mm.registry as registry
+    registries = {name: value for name, value in vars(registry).items()
+                  if type(value).__name__ == 'Registry' and value.scope == 'rmt_mm'}
+    if sys.argv[1] == 'import-all':  # every class the package registers anywhere
+        for module in pkgutil.walk_packages(rmt_mm.__path__, 'rmt_mm.'):
+            importlib.import_module(module.name)
+        print(json.dumps({name: sorted(r.module_dict) for name, r in registries.items()}))
+    else:  # a fresh process: only the registries' locations import the modules
+        wanted = json.loads(sys.argv[2])
+        print(json.dumps({name: [n for n in names if registries[name].get(n) is None]
+                          for name, names in wanted.items()}))
+''')
+
+
+def test_registry_locations_find_every_registered_class():
+    """Each registry is a child of mmengine's root under the scope rmt_mm, and its
+    ``locations`` import every module that registers into it: a config names any of our
+    classes without custom_imports."""
+    import json
+
     from mmengine.registry import MODELS as ROOT
 
     from rmt_mm.registry import MODELS
-    assert MODELS.scope == 'rmt_mm'
-    assert MODELS.parent is ROOT
+    assert MODELS.scope == 'rmt_mm' and MODELS.parent is ROOT
     assert ROOT.children['rmt_mm'] is MODELS
-    assert MODELS.get('RMT').__name__ == 'RMT'
+    everything = run_python('-c', REGISTERED, 'import-all', timeout=300).stdout
+    registered = json.loads(everything.strip().splitlines()[-1])
+    assert {'RMT', 'RMTClsNeck', 'FiniteLossHook', 'CocoDataset'} <= \
+        {n for names in registered.values() for n in names}
+    missing = run_python('-c', REGISTERED, 'fresh', json.dumps(registered), timeout=300).stdout
+    assert json.loads(missing.strip().splitlines()[-1]) == {name: [] for name in registered}

@@ -11,7 +11,7 @@ from helpers import REPO, run_python
 # __init__) registers the atomic file backend of the engine layer; the package root and
 # ``python -m rmt_mm`` are on top.
 LAYERS = {'registry': 0, 'version': 0, 'utils': 1, 'models': 2, 'datasets': 2, 'engine': 3,
-          'compat': 3, 'apis': 4, '__init__': 5, '__main__': 5}
+          'compat': 3, 'apis': 4, 'deployment': 4, '__init__': 5, '__main__': 5}
 MODULE_PATH = re.compile(r'rmt_mm(\.[a-z_]+)+')
 
 

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -78,6 +79,9 @@ def test_get_flops_prints_params_and_flops(tmp_path):
     assert result['shape'] == [64, 64] and result['flops'] > result['flops_without_attention']
 
 
+README_LINES = open(osp.join(REPO, 'README.md')).read().splitlines()
+
+
 def test_metafiles_list_exactly_the_configs():
     import glob
 
@@ -92,6 +96,11 @@ def test_metafiles_list_exactly_the_configs():
             assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
             assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
             listed.append(model['Config'])
+        for model in models:  # official releases: their page, with the README's code
+            if 'Converted From' in model:
+                code = model['Converted From']['Weights'].rsplit('pwd=', 1)[1]
+                row = next(line for line in README_LINES if f'(`{code}`)' in line)
+                assert f"`{model['Config'][len('configs/'):]}`" in row, (model['Name'], row)
     leaves = sorted(osp.relpath(p, REPO) for task in ('cls', 'det', 'seg')
                     for p in glob.glob(osp.join(REPO, 'configs', task, '*.py')))
     assert sorted(listed) == leaves
@@ -127,9 +136,12 @@ POSITIONALS = {
     'tools/analysis_tools/get_flops.py': ['C'], 'tools/analysis_tools/benchmark.py': ['C'],
     'tools/misc/browse_dataset.py': ['C'], 'tools/deployment/pytorch2onnx.py': ['C'],
     'tools/analysis_tools/benchmark_backbone.py': [], 'tools/visualize_decay.py': [],
+    'tools/deployment/onnx_demo.py': ['M', 'I'], 'tools/deployment/benchmark_onnx.py': [
+        'C', 'M', 'I'], 'tools/analysis_tools/gpu_check.py': [],
 }
 CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flops.py',
-               'tools/analysis_tools/benchmark.py', 'tools/misc/browse_dataset.py'}
+               'tools/analysis_tools/benchmark.py', 'tools/misc/browse_dataset.py',
+               'tools/deployment/pytorch2onnx.py', 'tools/deployment/benchmark_onnx.py'}
 
 
 @pytest.mark.parametrize('tool, options', [
@@ -140,6 +152,9 @@ CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flop
     ('tools/visualize_decay.py', ['--shape', '64', '96', '--output-dir', 'd']),
     ('tools/misc/browse_dataset.py', ['--output-dir', 'd']),
     ('tools/deployment/pytorch2onnx.py', ['--shape', '64', '96', '--out', 'f.onnx']),
+    ('tools/deployment/onnx_demo.py', ['--out', 'p.jpg']),
+    ('tools/deployment/benchmark_onnx.py', ['--out', 'f.json']),
+    ('tools/analysis_tools/gpu_check.py', ['--output-dir', 'd', '--device', 'cpu']),
     ('tools/test.py', ['--device', 'cpu', '--work-dir', 'w']),
     ('tools/train.py', ['--device', 'cpu', '--work-dir', 'w']),
 ])
@@ -165,10 +180,11 @@ def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys, monkey
         with pytest.raises(SystemExit):
             parse_args(POSITIONALS[tool] + [old, '1'])
     capsys.readouterr()
+    # the usage in the tool's docstring names only options it takes
+    with pytest.raises(SystemExit):
+        parse_args(POSITIONALS[tool] + ['--help'])
+    accepted = set(re.findall(r'(--[a-z][a-z-]*)', capsys.readouterr().out))
+    documented = set(re.findall(r'(--[a-z][a-z-]*)', load_tool(tool).__doc__))
+    assert documented <= accepted, documented - accepted
 
 
-def test_browse_dataset_writes_where_its_documentation_says():
-    tool = load_tool('tools/misc/browse_dataset.py')
-    assert tool.parse_args(['C']).output_dir == 'work_dirs/browse_dataset'
-    assert '--output-dir work_dirs/browse_dataset' in tool.__doc__
-    assert '(`work_dirs/browse_dataset/`)' in open(osp.join(REPO, 'README.md')).read()

@@ -70,10 +70,15 @@ def test_analyze_logs_plots_curves_of_several_runs(runs, tmp_path):
 
 
 def test_browse_dataset_draws_pipeline_outputs(runs, tmp_path):
+    """Without --output-dir, the pictures land where the tool's docstring and the README say:
+    work_dirs/browse_dataset/ under the current directory."""
     config = runs['det'][0]
-    out = tmp_path / 'browse'
-    stdout = run_python('tools/misc/browse_dataset.py', config, '--num', '3',
-                        '--output-dir', str(out)).stdout
+    stdout = run_python(osp.join(REPO, 'tools/misc/browse_dataset.py'), config, '--num', '3',
+                        cwd=str(tmp_path)).stdout
+    out = tmp_path / 'work_dirs' / 'browse_dataset'
+    assert '--output-dir work_dirs/browse_dataset' in load_tool(
+        'tools/misc/browse_dataset.py').__doc__
+    assert '(`work_dirs/browse_dataset/`)' in open(osp.join(REPO, 'README.md')).read()
     assert '3 train samples of 16' in stdout
     pictures = sorted(p.name for p in out.iterdir())
     assert len(pictures) == 4 and 'grid.png' in pictures

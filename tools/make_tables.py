@@ -16,10 +16,10 @@ import argparse
 import glob
 import json
 import os.path as osp
-import re
 
 from rmt_mm.apis.analysis import complexity, count_params
 from rmt_mm.apis.cli import add_out_argument, default_output, prepare_output
+from rmt_mm.utils.logs import read_scalars, run_dirs, scalars_file
 from rmt_mm.utils.tasks import TASKS, get_task
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -61,9 +61,6 @@ def saved_config(work_dir: str) -> str:
     return configs[-1]
 
 
-RUN_DIR = re.compile(r'\d{8}_\d{6}')  # mmengine's timestamped folder of one run
-
-
 def evaluations(work_dir: str, keys: list[str]) -> list[dict]:
     """Every evaluation logged in a work dir that reports any of ``keys``, oldest first.
 
@@ -74,14 +71,10 @@ def evaluations(work_dir: str, keys: list[str]) -> list[dict]:
     keeps only the later result.
     """
     found = []
-    runs = sorted(d for d in glob.glob(osp.join(work_dir, '*'))
-                  if osp.isdir(d) and RUN_DIR.fullmatch(osp.basename(d)))
-    for run in runs:
-        scalars = osp.join(run, 'vis_data', 'scalars.json')
+    for run in run_dirs(work_dir):
+        scalars = scalars_file(run)
         if osp.isfile(scalars):
-            with open(scalars) as f:
-                rows = [json.loads(line) for line in f if line.strip().startswith('{')]
-            for row in rows:
+            for row in read_scalars(scalars):
                 if 'step' in row and any(k in row for k in keys):
                     found = [e for e in found if e['kind'] != 'val' or e['step'] != row['step']]
                     found.append(dict(metrics=row, step=row['step'], kind='val'))

@@ -1,6 +1,6 @@
 """Pictures of RMT's spatial prior: MaSA's decay around a query token, per stage and head.
 
-    python tools/visualize_decay.py --arch s --shape 224 224 --out-dir work_dirs/decay_maps
+    python tools/visualize_decay.py --arch s --shape 224 224 --output-dir work_dirs/decay_maps
     python tools/visualize_decay.py --config configs/det/mask_rcnn_rmt_s_fpn_1x_coco.py \\
         --checkpoint work_dirs/.../epoch_12.pth --shape 800 1216 --query 0.5 0.5
 

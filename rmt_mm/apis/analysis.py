@@ -11,6 +11,7 @@ import logging
 
 import torch
 
+from rmt_mm.deployment import TensorMode
 from rmt_mm.models.layers import MaSA
 from rmt_mm.utils.tasks import get_task
 
@@ -34,18 +35,11 @@ def complexity(config, shape=None, cfg_options=None):
     inputs = torch.zeros(1, 3, height, width)
     samples = task.dummy_data_samples(height, width)
 
-    class TensorMode(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, x):
-            return self.model(x, samples, mode='tensor')
-
-    # mmengine's counter counts the fused attention through the handle rmt_mm.compat adds
-    # (checked against fvcore's count of the official classifiers in the tests); the
-    # attention products are also counted from the shapes each MaSA saw, for the figure
-    # without them. 'sdpa' everywhere: the counter sees one kernel per attention.
+    traced = TensorMode(model, data_samples=samples)
+    # mmengine's counter counts the attention as the two matrix products MaSA writes while
+    # traced (rmt_mm.models.layers.masa.sdpa; checked against fvcore's count of the official
+    # classifiers in the tests); the attention products are also counted from the shapes
+    # each MaSA saw, for the figure without them. 'sdpa' everywhere: one kernel per attention.
     for module in model.modules():
         if isinstance(module, MaSA):
             module.attn_impl = 'sdpa'
@@ -61,7 +55,7 @@ def complexity(config, shape=None, cfg_options=None):
     hooks = [m.register_forward_hook(count_attention) for m in model.modules()
              if isinstance(m, MaSA)]
     with torch.no_grad():
-        TensorMode()(inputs)
+        traced(inputs)
     for hook in hooks:
         hook.remove()
     logger = MMLogger.get_current_instance()
@@ -70,7 +64,7 @@ def complexity(config, shape=None, cfg_options=None):
     try:
         with torch.no_grad():
             flops = get_model_complexity_info(
-                TensorMode(), inputs=(inputs, ), show_table=False, show_arch=False)['flops']
+                traced, inputs=(inputs, ), show_table=False, show_arch=False)['flops']
     finally:
         logger.setLevel(level)
     return dict(params=sum(p.numel() for p in model.parameters()), flops=flops,

@@ -24,7 +24,7 @@ class Task:
         name: ``cls``, ``det`` or ``seg`` (the folder of its configs).
         title: the paper's table the task reproduces.
         default_shape: (H, W) of FLOP counts and benchmarks (the papers' sizes).
-        export_shape: (H, W) of ONNX export; ``None``: not exported by our tool.
+        export_shape: (H, W) of ONNX export (a detector's static default: MMDeploy's).
         visualizer: the library's visualizer class (dotted path).
         data_sample: the library's data sample class (dotted path).
         metrics: (key in mmengine's logs, column, scale to the paper's unit), in table order.
@@ -99,7 +99,7 @@ TASKS = {
         draw_test_outputs=_draw_cls, predict=_predict_cls),
     'mmdet': Task(
         scope='mmdet', name='det', title='COCO detection and instance segmentation',
-        default_shape=(800, 1280), export_shape=None,
+        default_shape=(800, 1280), export_shape=(800, 1344),
         visualizer='mmdet.visualization.DetLocalVisualizer',
         data_sample='mmdet.structures.DetDataSample',
         metrics=(('coco/bbox_mAP', 'box AP', 100.0), ('coco/segm_mAP', 'mask AP', 100.0)),

@@ -11,7 +11,10 @@
 - ``torch.serialization.safe_globals`` (2.5): :func:`load_weights_only` allow-lists a few
   more classes for one ``weights_only`` load; before it, the same through torch's own
   weights-only allow-list (``torch._weights_only_unpickler``) given to a restricted pickle
-  module, so such a load still cannot run code.
+  module, so such a load still cannot run code;
+- ``torch.onnx.export(dynamo=False)`` (2.5 added the dynamo exporter, 2.9 made it the
+  default): :func:`onnx_export` always asks for the TorchScript-based exporter, which is the
+  only one before 2.5.
 """
 import inspect
 import pickle
@@ -36,6 +39,17 @@ _is_exporting = getattr(getattr(torch, 'compiler', None), 'is_exporting', None)
 def is_exporting() -> bool:
     """Whether the code is being traced for ONNX or ``torch.export``."""
     return torch.onnx.is_in_onnx_export() or bool(_is_exporting and _is_exporting())
+
+
+_ONNX_DYNAMO_FLAG = 'dynamo' in inspect.signature(torch.onnx.export).parameters
+
+
+def onnx_export(*args, **kwargs):
+    """``torch.onnx.export`` with the TorchScript-based exporter on every supported torch
+    (the dynamo exporter of torch 2.14 cannot translate MaSA's graph yet)."""
+    if _ONNX_DYNAMO_FLAG:
+        kwargs['dynamo'] = False
+    return torch.onnx.export(*args, **kwargs)
 
 
 try:

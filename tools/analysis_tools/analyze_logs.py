@@ -9,29 +9,12 @@ and every validation metric found. Training curves are plotted against the itera
 validation metrics against the step mmengine logged them at (epoch or iteration).
 """
 import argparse
-import glob
-import json
 import os.path as osp
 
 from rmt_mm.apis.cli import add_out_argument, default_output, prepare_output
+from rmt_mm.utils.logs import read_scalars
 
 TRAIN_ONLY = ('data_time', 'time', 'memory', 'epoch', 'iter', 'step')
-
-
-def read_run(path: str) -> list[dict]:
-    """Every row of a run: a scalars.json file, or all of them under a work dir."""
-    if osp.isfile(path):
-        files = [path]
-    else:
-        files = sorted(glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')))
-        if not files:
-            raise FileNotFoundError(f'{path}: no */vis_data/scalars.json (is it an mmengine '
-                                    f'work dir?)')
-    rows = []
-    for file in files:
-        with open(file) as f:
-            rows += [json.loads(line) for line in f if line.strip()]
-    return rows
 
 
 def curves(rows: list[dict], keys=None) -> dict[str, list[tuple]]:
@@ -95,7 +78,7 @@ def main(argv=None):
     names = args.legend or [osp.basename(osp.normpath(r)) for r in args.runs]
     if len(names) != len(args.runs):
         raise ValueError(f'--legend has {len(names)} names for {len(args.runs)} runs')
-    runs = {name: curves(read_run(path), args.keys) for name, path in zip(names, args.runs)}
+    runs = {name: curves(read_scalars(path), args.keys) for name, path in zip(names, args.runs)}
     plot(runs, args.out, args.keys)
     keys = sorted({k for c in runs.values() for k in c})
     print(f'{len(runs)} run(s), curves {keys} -> {args.out}')

@@ -11,7 +11,7 @@ Run by ``tools/analysis_tools/gpu_check.sh`` (which also times the classifier wi
 2. The RMT-T dense backbone, 1x3x800x1216, one training step (forward, backward, SGD) per
    implementation: seconds (median of ``--runs`` after one warm-up) and peak memory.
 
-Prints Markdown tables and writes ``gpu_check.json`` to ``--out-dir``; exits non-zero when an
+Prints Markdown tables and writes ``gpu_check.json`` to ``--output-dir``; exits non-zero when an
 equality check fails (after running all of them). ``--device cpu --small`` is a dry run of
 the script itself on tiny sizes (fp32 only; 'flex' is inference-only there and skipped).
 """
@@ -34,9 +34,10 @@ TINY = dict(embed_dims=[32, 32, 64, 64], depths=[1, 1, 1, 1], num_heads=[2, 2, 4
 
 
 def parse_args(argv=None):
+    from rmt_mm.apis.cli import add_output_dir_argument, default_output
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--out-dir', default='work_dirs/gpu_check')
+    add_output_dir_argument(parser, default_output('gpu_check'))
     parser.add_argument('--device', default='cuda')
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument('--runs', type=int, default=3)
@@ -186,10 +187,10 @@ def main(argv=None):
     else:
         device_name = 'cpu'
     print(f'# gpu_check: {device_name}, torch {torch.__version__}')
-    os.makedirs(args.out_dir, exist_ok=True)
+    os.makedirs(args.output_dir, exist_ok=True)
     equality, failures = equality_checks(args)
     dense = dense_step(args)
-    out = osp.join(args.out_dir, 'gpu_check.json')
+    out = osp.join(args.output_dir, 'gpu_check.json')
     with open(out, 'w') as f:
         json.dump(dict(device=device_name, torch=torch.__version__, equality=equality,
                        dense_step=dense, failures=failures), f, indent=2)

@@ -56,7 +56,7 @@ cd "$REPO"
 "$PY" -c "import torch, mmengine, mmcv; print(f'[gpu_check] {torch.cuda.get_device_name()}, torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}')"
 
 STATUS=0
-timeout 240 "$PY" tools/analysis_tools/gpu_check.py --out-dir "$OUT_DIR" || STATUS=$?
+timeout 240 "$PY" tools/analysis_tools/gpu_check.py --output-dir "$OUT_DIR" || STATUS=$?
 
 if "$PY" -c "import mmpretrain" >/dev/null 2>&1; then
   PEERS=(SwinTransformer:tiny ConvNeXt:tiny)
