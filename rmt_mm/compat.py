@@ -25,27 +25,19 @@ naming the patch, what changed and what to do, instead of patching something it 
    replacement leaves them out of the state. mmengine 0.9 has no ``__getstate__`` (its state
    is the instance's own) and is left as it is.
 4. ``atomic_file_backend`` (mmengine 0.10): the file backend ``rmt_mm_atomic_local``
-   (:mod:`rmt_mm.engine.fileio`) is registered through mmengine's public ``register_backend``;
+   (:mod:`rmt_mm.utils.fileio`) is registered through mmengine's public ``register_backend``;
    listed here because it adds a name to a global table.
-5. ``mmpretrain_model_hub`` (mmpretrain 1.x): our ImageNet models are registered with
-   mmpretrain's ``ModelHub`` (its public ``register_model_index``, with
-   ``configs/cls/metafile.yml``), so ``mmpretrain.list_models('*rmt*')``, ``get_model`` and
-   ``inference_model`` know them by name. Lazily: when ``mmpretrain.apis.model`` is imported
-   (at once if it already is), through a one-shot finder on ``sys.meta_path`` that removes
-   itself; a process that never imports mmpretrain (mmdet and mmseg users) pays nothing.
-   Skipped when the packaged configs (``rmt_mm/.mim``) or mmpretrain itself are absent.
 
 MaSA's attention products are counted by mmengine's FLOP counter (mmdet's, mmseg's and
 mmpretrain's get_flops) without a handle in its global table: traced, MaSA writes its fused
 attention as the two matrix products the counter knows (``rmt_mm.models.layers.masa.sdpa``).
+rmt_mm's ImageNet models reach mmpretrain's model hub through its public API where
+``rmt_mm.models`` imports mmpretrain (:mod:`rmt_mm.models.classifiers.hub`), not from here.
 """
-import importlib.abc
-import importlib.util
 import os.path as osp
-import sys
 
 PATCHES = ('config_scope', 'weights_only_allow_list', 'history_buffer_state',
-           'atomic_file_backend', 'mmpretrain_model_hub')
+           'atomic_file_backend')
 MMENGINE_WRITTEN_FOR = ('0.9.', '0.10.')
 
 
@@ -131,62 +123,7 @@ def patch_history_buffer_state() -> None:
 
 
 def patch_atomic_file_backend() -> None:
-    from .engine import fileio  # noqa: F401  (registers the backend on import)
-
-
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``callback(module)`` once, right after the module ``name`` is first executed;
-    then leaves ``sys.meta_path``. Other modules are not looked at."""
-
-    def __init__(self, name: str, callback):
-        self.name, self.callback = name, callback
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != self.name:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _CallbackLoader(spec.loader, self.callback)
-        return spec
-
-
-class _CallbackLoader(importlib.abc.Loader):
-    def __init__(self, loader, callback):
-        self.loader, self.callback = loader, callback
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        self.callback(module)
-
-
-MODEL_HUB_MODULE = 'mmpretrain.apis.model'
-
-
-def _register_model_index(model_module) -> None:
-    hub = model_module.ModelHub
-    if not hasattr(hub, 'register_model_index') or not hasattr(hub, '_models_dict'):
-        raise CompatError('rmt_mm.compat patch mmpretrain_model_hub: mmpretrain\'s ModelHub '
-                          'no longer has register_model_index/_models_dict (1.x API); review '
-                          'the patch')
-    mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
-    if 'rmt_t_in1k' not in hub._models_dict:
-        hub.register_model_index(osp.join(mim, 'configs', 'cls', 'metafile.yml'),
-                                 config_prefix=mim)
-
-
-def patch_mmpretrain_model_hub() -> None:
-    mim = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
-    if importlib.util.find_spec('mmpretrain') is None or \
-            not osp.isfile(osp.join(mim, 'configs', 'cls', 'metafile.yml')):
-        return  # a backbone-only environment, or a checkout without the packaged configs
-    if MODEL_HUB_MODULE in sys.modules:
-        _register_model_index(sys.modules[MODEL_HUB_MODULE])
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport(MODEL_HUB_MODULE, _register_model_index))
+    from .utils import fileio  # noqa: F401  (registers the backend on import)
 
 
 def apply() -> None:
@@ -196,4 +133,3 @@ def apply() -> None:
     patch_weights_only_allow_list()
     patch_history_buffer_state()
     patch_atomic_file_backend()
-    patch_mmpretrain_model_hub()

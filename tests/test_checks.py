@@ -1,5 +1,6 @@
 """rmt_mm.apis.checks: what the tools check in a config before anything is built."""
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -91,3 +92,42 @@ def test_coco_evaluators_follow_the_annotation_file_of_their_dataset(tmp_path, m
     assert message.startswith(f'val_evaluator[0].ann_file: data/coco/annotations/val.json -> '
                               f'{root}/annotations/val.json, the annotation file of '
                               'val_dataloader.dataset.dataset')
+
+
+@pytest.mark.parametrize('config, change, message', [
+    ('det/mask_rcnn_rmt_s_fpn_1x_coco.py', dict(backbone=dict(arch='b')),
+     r'model.neck.in_channels=\[64, 128, 256, 512\] does not match the backbone: RMT '
+     r"arch='b' .* channels \[80, 160, 320, 512\]; set it to \[80, 160, 320, 512\]"),
+    ('seg/upernet_rmt_s_160k_ade20k_512x512.py', dict(decode_head=dict(in_index=[0, 1, 2])),
+     r'model.decode_head.in_channels=\[64, 128, 256, 512\] .* set it to \[64, 128, 256\]'),
+    ('seg/upernet_rmt_s_160k_ade20k_512x512.py', dict(auxiliary_head=dict(in_channels=512)),
+     r'model.auxiliary_head.in_channels=512 .*in_index=2.*set it to 256'),
+    ('cls/rmt_l_in1k.py', dict(neck=dict(in_channels=512)),
+     r'model.neck.in_channels=512 .*set it to 640'),
+])
+def test_channel_mismatch_is_a_clear_error(config, change, message):
+    from rmt_mm.apis import check_model_channels
+    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+    check_model_channels(cfg.model)  # the shipped config is consistent
+    cfg.merge_from_dict(dict(model=change))
+    with pytest.raises(ValueError, match=message):
+        check_model_channels(cfg.model)
+
+
+def test_wrong_data_root_fails_before_training_with_the_path(tmp_path, monkeypatch):
+    from rmt_mm.apis import build_runner
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # what --device cpu sets, undone after
+    cfg = Config.fromfile(osp.join(REPO, 'configs/det/mask_rcnn_rmt_t_fpn_1x_coco.py'))
+    cfg.work_dir = str(tmp_path)
+    expected = osp.abspath('data/coco/')
+    with pytest.raises(FileNotFoundError) as error:
+        build_runner(cfg, device='cpu')
+    assert 'train_dataloader.dataset.data_root' in str(error.value)
+    assert expected in str(error.value)
+    # The page it sends the user to has the section it names.
+    assert 'configs/det/README.md, "Data preparation"' in str(error.value)
+    assert '\n## Data preparation\n' in open(osp.join(REPO, 'configs/det/README.md')).read()
+    os.makedirs(tmp_path / 'coco')
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'coco')
+    with pytest.raises(FileNotFoundError, match='instances_train2017.json'):
+        build_runner(cfg, device='cpu')

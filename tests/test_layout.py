@@ -8,7 +8,7 @@ from helpers import REPO, run_python
 
 # rmt_mm.<package or top-level module> -> its layer; a module may import rmt_mm modules of its
 # layer or below. registry/version sit below everything; compat (applied by the package's
-# __init__) registers the atomic file backend of the engine layer; the package root and
+# __init__) registers the atomic file backend of utils; the package root and
 # ``python -m rmt_mm`` are on top.
 LAYERS = {'registry': 0, 'version': 0, 'utils': 1, 'models': 2, 'datasets': 2, 'engine': 3,
           'compat': 3, 'apis': 4, 'deployment': 4, '__init__': 5, '__main__': 5}

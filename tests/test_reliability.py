@@ -1,5 +1,6 @@
-"""Reliability: interrupted runs resume exactly, checkpoints are written atomically, broken
-losses, data and configs fail loudly (README, "Reliability")."""
+"""Reliability end to end: interrupted runs resume exactly, broken losses, data and backbone
+settings fail loudly (README, "Reliability"). The units have their own files: atomic
+checkpoint files in test_fileio.py, config checks in test_checks.py."""
 import glob
 import os
 import os.path as osp
@@ -13,43 +14,6 @@ from mmengine.config import Config
 
 from helpers import REPO, SHAPE_CLASSES, TINY_ARCH, read_scalars
 from task_configs import tiny_cls_config, tiny_det_config, tiny_seg_config
-
-
-# ------------------------------------------------------------------ atomic checkpoint files
-def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
-    from rmt_mm.engine import AtomicLocalBackend
-    backend, path = AtomicLocalBackend(), tmp_path / 'iter_2.pth'
-    backend.put(b'old checkpoint', path)
-
-    def disk_full(*args):
-        raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(os, 'fsync', disk_full)
-    with pytest.raises(OSError, match='No space left'):
-        backend.put(b'new checkpoint that never lands', path)
-    assert path.read_bytes() == b'old checkpoint'
-    assert os.listdir(tmp_path) == ['iter_2.pth']  # no temporary file left behind
-    monkeypatch.undo()
-    backend.put_text('iter_2.pth', tmp_path / 'last_checkpoint')
-    assert (tmp_path / 'last_checkpoint').read_text() == 'iter_2.pth'
-
-
-def test_resume_picks_the_newest_intact_checkpoint(tmp_path):
-    from rmt_mm.engine import latest_intact_checkpoint
-    good, newer, newest = (str(tmp_path / f'iter_{i}.pth') for i in (2, 4, 6))
-    torch.save({'state_dict': {'w': torch.ones(3)}}, good)
-    torch.save({'state_dict': {'w': torch.ones(3000)}}, newer)
-    with open(newer, 'rb') as f:
-        data = f.read()
-    with open(newer, 'wb') as f:  # what a kill in the middle of a plain write leaves
-        f.write(data[:len(data) // 2])
-    with open(newest, 'wb') as f:
-        f.write(b'')
-    os.utime(good, (1, 1))
-    (tmp_path / 'last_checkpoint').write_text(newest)
-    assert latest_intact_checkpoint(str(tmp_path)) == good
-    (tmp_path / 'last_checkpoint').write_text(good)
-    assert latest_intact_checkpoint(str(tmp_path)) == good
-    assert latest_intact_checkpoint(str(tmp_path / 'nothing_here')) is None
 
 
 # ------------------------------------------------------- SIGKILL, resume, same final state
@@ -316,25 +280,6 @@ def test_degenerate_boxes_and_polygons_are_dropped_with_a_count(tmp_path, caplog
     assert '2 degenerate polygons' in caplog.text and 'of 6 annotations' in caplog.text
 
 
-def test_wrong_data_root_fails_before_training_with_the_path(tmp_path, monkeypatch):
-    from rmt_mm.apis import build_runner
-    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # what --device cpu sets, undone after
-    cfg = Config.fromfile(osp.join(REPO, 'configs/det/mask_rcnn_rmt_t_fpn_1x_coco.py'))
-    cfg.work_dir = str(tmp_path)
-    expected = osp.abspath('data/coco/')
-    with pytest.raises(FileNotFoundError) as error:
-        build_runner(cfg, device='cpu')
-    assert 'train_dataloader.dataset.data_root' in str(error.value)
-    assert expected in str(error.value)
-    # The page it sends the user to has the section it names.
-    assert 'configs/det/README.md, "Data preparation"' in str(error.value)
-    assert '\n## Data preparation\n' in open(osp.join(REPO, 'configs/det/README.md')).read()
-    os.makedirs(tmp_path / 'coco')
-    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'coco')
-    with pytest.raises(FileNotFoundError, match='instances_train2017.json'):
-        build_runner(cfg, device='cpu')
-
-
 @pytest.mark.parametrize('size', [(1, 1), (7, 5), (33, 17)])
 def test_images_smaller_than_the_last_stage_still_run(size):
     from rmt_mm.models import RMT
@@ -344,27 +289,7 @@ def test_images_smaller_than_the_last_stage_still_run(size):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
-# ---------------------------------------------------------------------------- bad configs
-@pytest.mark.parametrize('config, change, message', [
-    ('det/mask_rcnn_rmt_s_fpn_1x_coco.py', dict(backbone=dict(arch='b')),
-     r'model.neck.in_channels=\[64, 128, 256, 512\] does not match the backbone: RMT '
-     r"arch='b' .* channels \[80, 160, 320, 512\]; set it to \[80, 160, 320, 512\]"),
-    ('seg/upernet_rmt_s_160k_ade20k_512x512.py', dict(decode_head=dict(in_index=[0, 1, 2])),
-     r'model.decode_head.in_channels=\[64, 128, 256, 512\] .* set it to \[64, 128, 256\]'),
-    ('seg/upernet_rmt_s_160k_ade20k_512x512.py', dict(auxiliary_head=dict(in_channels=512)),
-     r'model.auxiliary_head.in_channels=512 .*in_index=2.*set it to 256'),
-    ('cls/rmt_l_in1k.py', dict(neck=dict(in_channels=512)),
-     r'model.neck.in_channels=512 .*set it to 640'),
-])
-def test_channel_mismatch_is_a_clear_error(config, change, message):
-    from rmt_mm.apis import check_model_channels
-    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
-    check_model_channels(cfg.model)  # the shipped config is consistent
-    cfg.merge_from_dict(dict(model=change))
-    with pytest.raises(ValueError, match=message):
-        check_model_channels(cfg.model)
-
-
+# ------------------------------------------------------------------ bad backbone settings
 @pytest.mark.parametrize('kwargs, message', [
     (dict(arch='x'), "unknown arch 'x'"),
     (dict(out_indices=(0, 4)), r'out_indices \(0, 4\) must be stage indices'),

@@ -110,7 +110,7 @@ def test_metafiles_list_exactly_the_configs():
 def test_gpu_check_dry_run_on_cpu(tmp_path):
     """The prepared GPU check runs end to end (tiny sizes, CPU) and reports every case."""
     out = run_python('tools/analysis_tools/gpu_check.py', '--device', 'cpu', '--small',
-                     '--runs', '1', '--out-dir', str(tmp_path)).stdout
+                     '--runs', '1', '--output-dir', str(tmp_path)).stdout
     report = json.loads((tmp_path / 'gpu_check.json').read_text())
     assert report['failures'] == []
     cases = {(r['case'], r['impl']) for r in report['equality']}
@@ -138,6 +138,7 @@ POSITIONALS = {
     'tools/analysis_tools/benchmark_backbone.py': [], 'tools/visualize_decay.py': [],
     'tools/deployment/onnx_demo.py': ['M', 'I'], 'tools/deployment/benchmark_onnx.py': [
         'C', 'M', 'I'], 'tools/analysis_tools/gpu_check.py': [],
+    'tools/analysis_tools/profile_backbone.py': [],
 }
 CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flops.py',
                'tools/analysis_tools/benchmark.py', 'tools/misc/browse_dataset.py',
@@ -155,6 +156,7 @@ CFG_OPTIONS = {'tools/train.py', 'tools/test.py', 'tools/analysis_tools/get_flop
     ('tools/deployment/onnx_demo.py', ['--out', 'p.jpg']),
     ('tools/deployment/benchmark_onnx.py', ['--out', 'f.json']),
     ('tools/analysis_tools/gpu_check.py', ['--output-dir', 'd', '--device', 'cpu']),
+    ('tools/analysis_tools/profile_backbone.py', ['--shape', '64', '96', '--out', 'f.json']),
     ('tools/test.py', ['--device', 'cpu', '--work-dir', 'w']),
     ('tools/train.py', ['--device', 'cpu', '--work-dir', 'w']),
 ])
@@ -171,8 +173,13 @@ def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys, monkey
         if name in options:
             key = name[2:].replace('-', '_')
             assert args[key] == expected[key], name
-    if tool in ('tools/train.py', 'tools/test.py'):  # --device cpu hides CUDA at once
+    if '--device' in options:  # one meaning: cpu hides CUDA at once, cuda:N shows GPU N only
         assert os.environ['CUDA_VISIBLE_DEVICES'] == ''
+        monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '4,5')
+        assert parse_args(POSITIONALS[tool] + ['--device', 'cuda:1']).device == 'cuda'
+        assert os.environ['CUDA_VISIBLE_DEVICES'] == '5'
+        with pytest.raises(SystemExit):
+            parse_args(POSITIONALS[tool] + ['--device', 'gpu'])
     if tool in CFG_OPTIONS:
         assert parse_args(POSITIONALS[tool] + ['--cfg-options', 'a.b=1']).cfg_options == \
             {'a.b': 1}
@@ -188,3 +195,18 @@ def test_tools_share_one_spelling_for_the_same_job(tool, options, capsys, monkey
     assert documented <= accepted, documented - accepted
 
 
+def test_profile_backbone_sums_operators_into_families(tmp_path):
+    """The profile behind docs/benchmarks.md's table: every family of each model, the
+    attention of RMT included, adds up to the total."""
+    out = str(tmp_path / 'profile.json')
+    stdout = run_python('tools/analysis_tools/profile_backbone.py', '--arch', 't', '--batch',
+                        '1', '--shape', '64', '64', '--peers', 'ConvNeXt:tiny', '--runs', '1',
+                        '--out', out).stdout
+    table = json.load(open(out))['ms']
+    assert set(table) == {'RMT-T', 'ConvNeXt:tiny'}
+    for families in table.values():
+        parts = sum(v for k, v in families.items() if k != 'total')
+        assert parts == pytest.approx(families['total']) and families['total'] > 0
+    assert table['RMT-T']['attention'] > 0 and table['RMT-T']['convolutions'] > 0
+    assert table['ConvNeXt:tiny']['attention'] == 0
+    assert '| attention |' in stdout and '| total |' in stdout

@@ -14,7 +14,7 @@ from rmt_mm.apis.cli import default_output, prepare_output
 
 
 def parse_args(argv=None):
-    from rmt_mm.apis.cli import add_device_argument, add_out_argument
+    from rmt_mm.apis.cli import add_device_argument, add_out_argument, resolve_device
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('image', help='image file')
@@ -25,7 +25,9 @@ def parse_args(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: box score '
                         'threshold')
     parser.add_argument('--topk', type=int, default=5, help='classification: classes shown')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.device = resolve_device(args.device)
+    return args
 
 
 def main():

@@ -31,7 +31,7 @@ def main():
         close_process_group,
         setup_config,
     )
-    from rmt_mm.engine import latest_intact_checkpoint
+    from rmt_mm.utils.fileio import latest_intact_checkpoint
 
     cfg = setup_config(args)
     if args.amp:

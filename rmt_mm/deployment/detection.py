@@ -143,18 +143,17 @@ def rpn_proposals(head, feats, size_hw, cfg):
 
 
 def roi_features(extractor, feats, rois):
-    """SingleRoIExtractor's features of (N, 5) rois: (N, C, s, s). Every level is pooled and
-    each RoI takes its own level's result (mmdet pools each level's RoIs only), so that the
-    level assignment stays in the graph."""
+    """SingleRoIExtractor's features of (N, 5) rois: (N, C, s, s). Each level pools the RoIs
+    mmdet assigns to it (by scale, in the graph) and scatters them back in RoI order."""
     layer = extractor.roi_layers[0]
     num_levels = len(extractor.featmap_strides)
     levels = extractor.map_roi_levels(rois, num_levels)
-    pooled = None
+    pooled = feats[0].new_zeros((rois.shape[0], feats[0].shape[1], *layer.output_size))
     for level, (feat, stride) in enumerate(zip(feats[:num_levels], extractor.featmap_strides)):
-        level_feats = roi_align(feat, rois, layer.output_size, 1.0 / stride,
+        index = torch.nonzero(levels == level).squeeze(1)
+        level_feats = roi_align(feat, rois[index], layer.output_size, 1.0 / stride,
                                 layer.sampling_ratio, layer.aligned)
-        pooled = level_feats if pooled is None else torch.where(
-            (levels == level)[:, None, None, None], level_feats, pooled)
+        pooled = pooled.index_put((index, ), level_feats)
     return pooled
 
 

@@ -1,27 +1,16 @@
-"""Training-time parts of rmt_mm: atomic checkpoint files, the hooks every config uses, and the
-official ImageNet schedule, EMA and evaluation.
-
-Names are imported on first use (PEP 562), so that ``import rmt_mm``, which registers the
-atomic file backend (:mod:`.fileio`), does not import mmengine's hooks, model and optimizer
-layers; the registries find the hooks, loops and schedulers through their ``locations``.
+"""Training-time parts of rmt_mm: the hooks every config uses, the official ImageNet schedule,
+EMA and evaluation, and layer-wise learning-rate decay (where mmpretrain is installed: it
+extends mmpretrain's constructor). The registries find them through their ``locations``.
 """
-import importlib
+import importlib.util
 
-_HOMES = {
-    'BatchScaledEMAHook': 'ema', 'RawAndEMAValLoop': 'ema',
-    'ATOMIC_BACKEND': 'fileio', 'AtomicLocalBackend': 'fileio',
-    'is_intact_checkpoint': 'fileio', 'latest_intact_checkpoint': 'fileio',
-    'FiniteLossHook': 'hooks', 'ProgressBarHook': 'hooks', 'RandomStateHook': 'hooks',
-    'TimmCosineLR': 'schedulers', 'LayerDecayOptimWrapperConstructor': 'optim',
-}
-__all__ = sorted(_HOMES)
+from .ema import BatchScaledEMAHook, RawAndEMAValLoop
+from .hooks import FiniteLossHook, ProgressBarHook, RandomStateHook
+from .schedulers import TimmCosineLR
 
+__all__ = ['BatchScaledEMAHook', 'RawAndEMAValLoop', 'FiniteLossHook', 'ProgressBarHook',
+           'RandomStateHook', 'TimmCosineLR']
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    return getattr(importlib.import_module(f'{__name__}.{_HOMES[name]}'), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_HOMES))
+if importlib.util.find_spec('mmpretrain') is not None:
+    from .optim import LayerDecayOptimWrapperConstructor
+    __all__ += ['LayerDecayOptimWrapperConstructor']

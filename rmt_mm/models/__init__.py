@@ -2,7 +2,9 @@
 
 The backbone and neck need only mmengine and mmcv; the token-labeling classifier and its loss
 build on mmpretrain and are registered where it is installed (a backbone-only environment,
-such as a bare GPU machine with mmengine and mmcv-lite, still imports the backbone).
+such as a bare GPU machine with mmengine and mmcv-lite, still imports the backbone). There,
+the ImageNet models are also registered with mmpretrain's model hub
+(:mod:`.classifiers.hub`): ``mmpretrain.get_model('rmt_t_in1k')`` after ``import rmt_mm.models``.
 """
 import importlib.util
 

@@ -24,6 +24,7 @@ def parse_args(argv=None):
         add_device_argument,
         add_out_argument,
         add_shape_argument,
+        resolve_device,
     )
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,7 +37,9 @@ def parse_args(argv=None):
     add_device_argument(parser)
     add_cfg_options(parser)
     add_out_argument(parser, help='write the result to this JSON file')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.device = resolve_device(args.device)
+    return args
 
 
 def benchmark(args) -> dict:

@@ -46,6 +46,7 @@ from rmt_mm.apis.cli import (
     add_shape_argument,
     default_output,
     prepare_output,
+    resolve_device,
 )
 from rmt_mm.apis.timing import AUTOCAST_DTYPES, model_step
 
@@ -77,6 +78,7 @@ def parse_args(argv=None):
     parser.add_argument('--memory-child', nargs=2, metavar=('CANDIDATE', 'MODE'),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.device = resolve_device(args.device)
     for peer in args.peers:
         build_peer(peer, args.classifier, args.shape)  # a wrong name fails before any timing
     return args

@@ -34,11 +34,11 @@ TINY = dict(embed_dims=[32, 32, 64, 64], depths=[1, 1, 1, 1], num_heads=[2, 2, 4
 
 
 def parse_args(argv=None):
-    from rmt_mm.apis.cli import add_output_dir_argument, default_output
+    from rmt_mm.apis.cli import add_device_argument, add_output_dir_argument, default_output
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_output_dir_argument(parser, default_output('gpu_check'))
-    parser.add_argument('--device', default='cuda')
+    add_device_argument(parser, default='cuda')
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--small', action='store_true',

@@ -29,18 +29,6 @@ OFFICIAL_ARCH_KEYS = {'chunkwise_recurrents': 'decomposed'}
 NUM_STAGES = 4
 
 
-def _official_arch(embed_dims, depths, num_heads, heads_ranges, mlp_ratios,
-                   decomposed_stages, layerscale_stages, drop_path_rate):
-    """An arch dict: the first ``decomposed_stages`` stages use decomposed MaSA, the last
-    ``layerscale_stages`` stages layer scale."""
-    return dict(
-        embed_dims=embed_dims, depths=depths, num_heads=num_heads, init_values=[2] * NUM_STAGES,
-        heads_ranges=heads_ranges, mlp_ratios=mlp_ratios,
-        decomposed=[i < decomposed_stages for i in range(NUM_STAGES)],
-        layerscales=[i >= NUM_STAGES - layerscale_stages for i in range(NUM_STAGES)],
-        layer_init_values=1e-6, drop_path_rate=drop_path_rate)
-
-
 class FFN(nn.Module):
     """fc1 -> GELU -> h + DWConv3x3(h) -> fc2 on (B, H, W, C)."""
 
@@ -63,7 +51,20 @@ class FFN(nn.Module):
 class RetBlock(nn.Module):
     """CPE, then pre-norm MaSA and pre-norm FFN with drop path and optional layer scale.
 
-    (B, H, W, C) -> (B, H, W, C).
+    ``forward(x, relpos)``: x (B, H, W, C) and the stage's :class:`RelPos2d` ->
+    (B, H, W, C).
+
+    Args:
+        embed_dims (int): channels C.
+        num_heads (int): MaSA heads.
+        ffn_dims (int): hidden channels of the FFN.
+        decomposed (bool): MaSA along W then H (early stages) instead of over all tokens.
+        drop_path (float): stochastic depth of both residual branches. Defaults to 0.
+        layerscale (bool): per-channel scales on both branches. Defaults to False.
+        layer_init_values (float): their initial value. Defaults to 1e-6.
+        attn_cfg (dict, optional): MaSA options (``attn_impl`` ...). Defaults to None.
+        fuse_residual (bool): residual sums inside the depthwise convs and one ``addcmul``
+            per branch (:class:`DropPathResidual`). Defaults to True.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, decomposed: bool,
@@ -106,8 +107,24 @@ class Downsample(nn.Module):
 class RMTStage(nn.Module):
     """RetBlocks sharing one :class:`RelPos2d`, then an optional :class:`Downsample`.
 
-    ``forward`` returns the stage output before downsampling and the downsampled map
-    (``None`` for the last stage), both (B, H, W, C).
+    ``forward(x)``: x (B, H, W, C) -> (the stage output (B, H, W, C) before downsampling,
+    the downsampled map (B, H', W', C') or ``None`` for the last stage).
+
+    Args:
+        embed_dims (int): channels C.
+        depth (int): RetBlocks.
+        num_heads (int): MaSA heads.
+        init_value (float), heads_range (float): the decay rates of the heads
+            (:class:`RelPos2d`).
+        ffn_dims (int): hidden channels of the FFNs.
+        decomposed (bool): decomposed MaSA (along W then H).
+        drop_paths (Sequence[float]): stochastic depth of each block.
+        layerscale (bool), layer_init_values (float): per-channel branch scales.
+        out_dims (int, optional): channels after downsampling; None: no downsampling.
+        norm_cfg (dict): norm of the downsampling conv.
+        with_cp (bool): gradient checkpointing of the blocks.
+        attn_cfg (dict, optional): MaSA options.
+        fuse_residual (bool): see :class:`RetBlock`. Defaults to True.
     """
 
     def __init__(self, embed_dims: int, depth: int, num_heads: int, init_value: float,
@@ -138,56 +155,109 @@ class RMTStage(nn.Module):
 class RMT(BaseModule):
     """RMT backbone for classification, detection and segmentation.
 
+    A PyTorch implementation of `RMT: Retentive Networks Meet Vision Transformers
+    <https://arxiv.org/abs/2309.11523>`_ (CVPR 2024), numerically the official code
+    (https://github.com/qhfan/RMT): a convolutional stem, then four stages of RetBlocks whose
+    Manhattan Self-Attention (MaSA, :mod:`rmt_mm.models.layers.masa`) biases softmax attention
+    by ``log(gamma)`` times the Manhattan distance between tokens.
+
     Args:
         arch (str | dict): ``'t'/'tiny'``, ``'s'/'small'``, ``'b'/'base'``, ``'l'/'large'`` or
-            a dict with the keys of ``RMT.arch_zoo`` entries (per-stage lists of 4, plus
-            ``drop_path_rate`` and ``layer_init_values``).
-        in_channels (int): input image channels.
+            a dict with the keys of an ``RMT.arch_zoo`` entry (per-stage lists of 4, plus
+            ``drop_path_rate`` and ``layer_init_values``). Defaults to ``'t'``.
+        in_channels (int): input image channels. Defaults to 3.
         drop_path_rate (float, optional): stochastic depth, rising linearly over all blocks;
-            ``None`` takes the arch's official value.
+            ``None`` takes the arch's official value. Defaults to None.
         out_indices (Sequence[int]): stages (0-3) whose outputs are returned, NCHW.
+            Defaults to ``(0, 1, 2, 3)``.
         out_norm (bool): one LayerNorm per output stage (official dense backbone,
             ``extra_norms.i``); the classifier uses the raw last stage instead.
+            Defaults to True.
         frozen_stages (int): -1 freezes nothing, 0 the stem, k >= 1 the stem and stages 0..k-1
             (with their downsampling and output norms): parameters and BN statistics.
+            Defaults to -1.
         norm_eval (bool): keep every BatchNorm (SyncBatchNorm included) in eval mode while
-            training.
+            training. Defaults to False.
         norm_cfg (dict): norm of the stem and downsampling convs (official: BN in the
-            classifier, SyncBN in the dense backbones).
+            classifier, SyncBN in the dense backbones). Defaults to ``dict(type='BN',
+            requires_grad=True)``.
         with_cp (bool | Sequence[bool]): gradient checkpointing of the blocks, per stage.
+            Defaults to False.
         attn_impl (str): MaSA implementation, one of ``'auto'``, ``'sdpa'``,
             ``'query_blocked'``, ``'flex'``, ``'reference'`` (see
-            :mod:`rmt_mm.models.layers.masa`). All give the same numbers.
+            :mod:`rmt_mm.models.layers.masa`). All give the same numbers. Defaults to
+            ``'auto'``.
         attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``,
-            ``max_column_mask_bytes``, ``cuda_backends``).
+            ``max_column_mask_bytes``, ``cuda_backends``). Defaults to None.
         fuse_residual (bool, optional): compute the residual sums around the depthwise convs
             (CPE and FFN) inside their kernels, and the block's residual sums with layer scale
             and drop path as one ``addcmul`` (:class:`DropPathResidual`): the same numbers to
             rounding, fewer passes; ``None``: yes, except with ``attn_impl='reference'``, which
-            keeps the official separate operations.
+            keeps the official separate operations. Defaults to None.
         pretrained (str, optional): deprecated, as in mmdet's and mmseg's backbones (mmseg's
             ``EncoderDecoder(pretrained=...)`` passes it): a checkpoint path, turned into
             ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a warning.
+            Defaults to None.
         init_cfg (dict | list, optional): ``dict(type='Pretrained', checkpoint=...)`` loads
             official or rmt_mm checkpoints
-            (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`).
+            (:func:`rmt_mm.models.checkpoint.load_backbone_checkpoint`); None gives the
+            official initialisation for training from scratch (truncated normal, std 0.02, on
+            the linear layers; LayerNorms 1 and 0). Defaults to None.
     """
 
+    # The official settings (RMT_T3, RMT_S, RMT_M2, RMT_L6 of classfication_release/RMT.py),
+    # per stage.
+    # 'decomposed' is the official 'chunkwise_recurrents' (MaSA along W then H); 'drop_path_rate'
+    # is the official classifier's.
     arch_zoo: dict[str, dict] = {
-        # Official settings (RMT_T3, RMT_S, RMT_M2, RMT_L6); every variant uses init_values 2
-        # and layer_init_values 1e-6.
-        **dict.fromkeys(['t', 'tiny'], _official_arch(
-            [64, 128, 256, 512], [2, 2, 8, 2], [4, 4, 8, 16], [4, 4, 6, 6], [3, 3, 3, 3],
-            decomposed_stages=2, layerscale_stages=0, drop_path_rate=0.1)),
-        **dict.fromkeys(['s', 'small'], _official_arch(
-            [64, 128, 256, 512], [3, 4, 18, 4], [4, 4, 8, 16], [4, 4, 6, 6], [4, 4, 3, 3],
-            decomposed_stages=3, layerscale_stages=0, drop_path_rate=0.15)),
-        **dict.fromkeys(['b', 'base'], _official_arch(
-            [80, 160, 320, 512], [4, 8, 25, 8], [5, 5, 10, 16], [5, 5, 6, 6], [4, 4, 3, 3],
-            decomposed_stages=3, layerscale_stages=2, drop_path_rate=0.4)),
-        **dict.fromkeys(['l', 'large'], _official_arch(
-            [112, 224, 448, 640], [4, 8, 25, 8], [7, 7, 14, 20], [6, 6, 6, 6], [4, 4, 3, 3],
-            decomposed_stages=3, layerscale_stages=2, drop_path_rate=0.5)),
+        **dict.fromkeys(['t', 'tiny'], {
+            'embed_dims': [64, 128, 256, 512],
+            'depths': [2, 2, 8, 2],
+            'num_heads': [4, 4, 8, 16],
+            'init_values': [2, 2, 2, 2],
+            'heads_ranges': [4, 4, 6, 6],
+            'mlp_ratios': [3, 3, 3, 3],
+            'decomposed': [True, True, False, False],
+            'layerscales': [False, False, False, False],
+            'layer_init_values': 1e-6,
+            'drop_path_rate': 0.1,
+        }),
+        **dict.fromkeys(['s', 'small'], {
+            'embed_dims': [64, 128, 256, 512],
+            'depths': [3, 4, 18, 4],
+            'num_heads': [4, 4, 8, 16],
+            'init_values': [2, 2, 2, 2],
+            'heads_ranges': [4, 4, 6, 6],
+            'mlp_ratios': [4, 4, 3, 3],
+            'decomposed': [True, True, True, False],
+            'layerscales': [False, False, False, False],
+            'layer_init_values': 1e-6,
+            'drop_path_rate': 0.15,
+        }),
+        **dict.fromkeys(['b', 'base'], {
+            'embed_dims': [80, 160, 320, 512],
+            'depths': [4, 8, 25, 8],
+            'num_heads': [5, 5, 10, 16],
+            'init_values': [2, 2, 2, 2],
+            'heads_ranges': [5, 5, 6, 6],
+            'mlp_ratios': [4, 4, 3, 3],
+            'decomposed': [True, True, True, False],
+            'layerscales': [False, False, True, True],
+            'layer_init_values': 1e-6,
+            'drop_path_rate': 0.4,
+        }),
+        **dict.fromkeys(['l', 'large'], {
+            'embed_dims': [112, 224, 448, 640],
+            'depths': [4, 8, 25, 8],
+            'num_heads': [7, 7, 14, 20],
+            'init_values': [2, 2, 2, 2],
+            'heads_ranges': [6, 6, 6, 6],
+            'mlp_ratios': [4, 4, 3, 3],
+            'decomposed': [True, True, True, False],
+            'layerscales': [False, False, True, True],
+            'layer_init_values': 1e-6,
+            'drop_path_rate': 0.5,
+        }),
     }
 
     def __init__(self,

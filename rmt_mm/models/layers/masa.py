@@ -298,21 +298,30 @@ class RelPos2d(nn.Module):
 
 
 class MaSA(nn.Module):
-    """Manhattan Self-Attention on channels-last maps: (B, H, W, C) -> (B, H, W, C).
+    """Manhattan Self-Attention on channels-last maps.
+
+    ``forward(x, relpos)``: x (B, H, W, C) and the stage's :class:`RelPos2d` (decay masks and
+    rotary tables of the map's size) -> (B, H, W, C): q, k, v projections, the rotary
+    rotation of q and k, softmax attention biased by the decay, plus LePE (a 5x5 depthwise
+    conv of v), then the output projection.
 
     Args:
-        embed_dims: channels C.
-        num_heads: heads n; C / n must be even (rotary pairs).
-        decomposed: attention along W then H (official ``VisionRetentionChunk``) if True,
-            over all tokens (official ``VisionRetentionAll``) if False.
-        attn_impl: one of ``ATTN_IMPLS`` (see the module docstring).
-        max_mask_bytes: with ``attn_impl='auto'``, a full-form stage whose cached decay mask
-            would be larger than this runs ``'query_blocked'``.
-        chunk_size: query tokens per block of the ``'query_blocked'`` implementation.
-        max_column_mask_bytes: decomposed form, fused implementation: largest decay mask
-            repeated per column that is cached to avoid copying q, k, v into column order.
-        cuda_backends: on CUDA, the SDPA kernels the fused calls may use, in order of
-            preference (``CUDA_BACKENDS``; see the module docstring for the default).
+        embed_dims (int): channels C.
+        num_heads (int): heads n; C / n must be even (rotary pairs).
+        decomposed (bool): attention along W then H (official ``VisionRetentionChunk``) if
+            True, over all tokens (official ``VisionRetentionAll``) if False.
+        attn_impl (str): one of ``ATTN_IMPLS`` (see the module docstring). Defaults to
+            ``'auto'``.
+        max_mask_bytes (int): with ``attn_impl='auto'``, a full-form stage whose cached decay
+            mask would be larger than this runs ``'query_blocked'``. Defaults to 1 GiB.
+        chunk_size (int): query tokens per block of the ``'query_blocked'`` implementation.
+            Defaults to 1024.
+        max_column_mask_bytes (int): decomposed form, fused implementation: largest decay
+            mask repeated per column that is cached to avoid copying q, k, v into column
+            order. Defaults to 64 MiB.
+        cuda_backends (tuple): on CUDA, the SDPA kernels the fused calls may use, in order of
+            preference (``CUDA_BACKENDS``; see the module docstring). Defaults to
+            ``('efficient', 'math')``.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, decomposed: bool,
