@@ -96,6 +96,9 @@ def test_runner_preprocessing_is_the_config_pipeline_and_data_preprocessor(tmp_p
     assert got.shape == tuple(expected.shape) == (1, 3, 800, 1024)  # 303x384 -> 800x1014
     torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-5, rtol=0)
     assert scale_factor == pytest.approx(packed['data_samples'].scale_factor)
+    # the JSON's class names when the config names none: the dataset type's own (COCO's 80)
+    classes = deployment().dataset_classes(cfg.test_dataloader.dataset)
+    assert len(classes) == 80 and classes[:2] == ['person', 'bicycle']
 
 
 def test_runner_pastes_masks_as_mmdet_does():

@@ -138,14 +138,24 @@ def preprocessing(cfg) -> dict:
 
 def detector_meta(cfg, model, module, static_shape, config) -> dict:
     """The JSON written beside an exported detector (onnx_demo.py reads it)."""
+    dataset = cfg.test_dataloader.dataset
     classes = (getattr(model, 'dataset_meta', None) or {}).get('classes') or \
-        cfg.get('metainfo', {}).get('classes') or \
-        cfg.test_dataloader.dataset.get('metainfo', {}).get('classes') or []
+        dataset.get('metainfo', {}).get('classes') or dataset_classes(dataset)
     rcnn = (cfg.model.get('test_cfg') or {}).get('rcnn') or {}
     return dict(task='det', config=osp.basename(config), input='input',
                 outputs=module.output_names, classes=list(classes),
                 preprocess=dict(preprocessing(cfg), static_shape=static_shape),
                 mask_thr_binary=float(rcnn.get('mask_thr_binary', 0.5)))
+
+
+def dataset_classes(dataset_cfg) -> list:
+    """The class names of a dataset type's own METAINFO (COCO's 80 for mmdet's
+    CocoDataset), as inference_detector falls back to; [] when it has none."""
+    from mmdet.registry import DATASETS
+    while 'dataset' in dataset_cfg:  # wrappers (RepeatDataset, ...)
+        dataset_cfg = dataset_cfg['dataset']
+    dataset_type = DATASETS.get(dataset_cfg.get('type', ''))
+    return list(getattr(dataset_type, 'METAINFO', {}).get('classes', []))
 
 
 def set_dims(onnx_file: str, dims: dict) -> None:
