@@ -1,13 +1,14 @@
-"""Reliability end to end: interrupted runs resume exactly, broken losses, data and backbone
-settings fail loudly (README, "Reliability"). The units have their own files: atomic
-checkpoint files in test_fileio.py, config checks in test_checks.py."""
+"""Reliability end to end: interrupted runs resume exactly, large inputs stay finite, tiny
+images run, bad backbone settings fail loudly, memory stays bounded (README, "Reliability").
+The units have their own files: atomic checkpoint files (test_fileio.py), config checks
+(test_checks.py), FiniteLossHook (test_hooks.py), bad images and annotations
+(test_loading.py)."""
 import glob
 import os
 import os.path as osp
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -93,84 +94,6 @@ def test_sigkill_then_resume_equals_the_uninterrupted_run(task, tmp_path, coco_r
     assert _final_metrics(straight, metric) == _final_metrics(resumed, metric)
 
 
-# ------------------------------------------------------------------------- broken losses
-def _runner_with_loss(tmp_path, losses, **hook_args):
-    """A real mmengine Runner on a tiny RMT classifier whose loss follows ``losses``, one
-    iteration per value."""
-    from mmengine.model import BaseModel
-    from mmengine.runner import Runner
-
-    from rmt_mm.models import RMT
-
-    class Model(BaseModel):
-        def __init__(self):
-            super().__init__()
-            self.backbone = RMT(arch=TINY_ARCH, out_indices=(3, ), drop_path_rate=0.0)
-            self.calls = 0
-
-        def forward(self, inputs, labels=None, mode='tensor'):
-            feats = self.backbone(inputs)[0].mean()
-            value = losses[min(self.calls, len(losses) - 1)]
-            self.calls += 1
-            return dict(loss_main=feats * value, loss_aux=feats.abs() * 0.1)
-
-    data = [dict(inputs=torch.randn(3, 32, 32), labels=0) for _ in range(2 * len(losses))]
-    return Runner(
-        model=Model(), work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=False),
-                              batch_size=2, collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(by_epoch=False, max_iters=len(losses)),
-        custom_hooks=[dict(type='rmt_mm.FiniteLossHook', **hook_args)],
-        default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1)),
-        default_scope='mmengine')
-
-
-def _hook(runner):
-    return [h for h in runner.hooks if type(h).__name__ == 'FiniteLossHook'][0]
-
-
-def test_transient_nonfinite_losses_are_skipped_counted_and_logged(tmp_path):
-    """The default: each non-finite loss skips its update (the weights stay finite) and the
-    run goes on; the count is logged; a finite loss resets the run of them."""
-    nan, inf = float('nan'), float('inf')
-    runner = _runner_with_loss(tmp_path, [1.0, nan, inf, 1.0, nan, inf, 1.0],
-                               max_consecutive=3)
-    runner.train()
-    assert runner.iter == 7 and _hook(runner).skipped == 4
-    assert all(torch.isfinite(p).all() for p in runner.model.parameters())
-    assert runner.message_hub.get_scalar('train/nonfinite_skipped').current() == 4
-    log = open(glob.glob(osp.join(str(tmp_path), '*', '*.log'))[0]).read()
-    assert 'non-finite loss at iteration 2' in log and 'loss_main=nan' in log
-    assert 'this update is skipped (1 so far, 1 in a row of at most 3)' in log
-    # The wrappers last as long as the training: afterwards the model and the optimizer
-    # wrapper have their own methods again.
-    assert 'parse_losses' not in vars(runner.model)
-    assert 'update_params' not in vars(runner.optim_wrapper)
-
-
-def test_a_run_of_nonfinite_losses_stops_naming_the_bound(tmp_path):
-    nan = float('nan')
-    runner = _runner_with_loss(tmp_path, [1.0, nan, nan, nan, 1.0], max_consecutive=3)
-    with pytest.raises(FloatingPointError, match=r'non-finite loss at iteration 4.*the last '
-                       r'3 losses in a row .*max_consecutive=3 in custom_hooks'):
-        runner.train()
-    assert all(torch.isfinite(p).all() for p in runner.model.parameters())
-
-
-def test_action_raise_stops_at_the_first_with_the_iteration_and_the_terms(tmp_path):
-    runner = _runner_with_loss(tmp_path, [1.0, 1.0, float('nan'), 1.0], action='raise')
-    with pytest.raises(FloatingPointError) as error:
-        runner.train()
-    message = str(error.value)
-    assert 'iteration 3' in message and 'loss_main=nan' in message and 'loss_aux=' in message
-    assert all(torch.isfinite(p).all() for p in runner.model.parameters())
-    with pytest.raises(ValueError, match="action must be one of"):
-        _runner_with_loss(tmp_path, [1.0], action='ignore')
-    with pytest.raises(ValueError, match="max_consecutive must be a positive int"):
-        _runner_with_loss(tmp_path, [1.0], max_consecutive=0)
-
-
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 def test_forward_finite_under_autocast_with_large_inputs(dtype):
     import warnings
@@ -185,99 +108,6 @@ def test_forward_finite_under_autocast_with_large_inputs(dtype):
     with torch.no_grad(), torch.autocast('cpu', dtype=dtype):
         outs = model(x)
     assert all(torch.isfinite(out.float()).all() for out in outs)
-
-
-# ------------------------------------------------------------------------------ bad data
-def _loader(**kwargs):
-    from mmengine.registry import TRANSFORMS
-    return TRANSFORMS.build(dict(type='rmt_mm.RobustLoadImageFromFile', **kwargs))
-
-
-def test_missing_and_corrupt_images_name_the_file(tmp_path, caplog):
-    corrupt = tmp_path / 'corrupt.jpg'
-    corrupt.write_bytes(b'\xff\xd8 this is not a jpeg')
-    missing = str(tmp_path / 'missing.jpg')
-    for path, reason in ((missing, 'does not exist'), (str(corrupt), 'not a readable image')):
-        with pytest.raises((FileNotFoundError, ValueError)) as error:
-            _loader().transform(dict(img_path=path, sample_idx=7))
-        assert path in str(error.value) and reason in str(error.value)
-        assert 'sample 7' in str(error.value) and "on_error='skip'" in str(error.value)
-        assert _loader(on_error='skip').transform(dict(img_path=path, sample_idx=7)) is None
-    # mmcv's own loader, which the configs use by default, names the file too.
-    from mmcv.transforms import LoadImageFromFile
-    with pytest.raises(Exception, match='corrupt.jpg'):
-        LoadImageFromFile().transform(dict(img_path=str(corrupt)))
-
-
-def test_skipped_images_are_replaced_in_training(tmp_path, coco_root):
-    """A training set with a broken file still trains; the warning names the file."""
-    import shutil
-
-    from mmdet.registry import DATASETS
-    from mmengine.registry import init_default_scope
-    root = str(tmp_path / 'coco')
-    shutil.copytree(coco_root, root)
-    os.remove(osp.join(root, 'train', 'train_00000.jpg'))
-    init_default_scope('mmdet')
-    dataset = DATASETS.build(dict(
-        type='rmt_mm.CocoDataset', data_root=root, ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'), metainfo=dict(classes=SHAPE_CLASSES),
-        pipeline=[dict(type='rmt_mm.RobustLoadImageFromFile', on_error='skip'),
-                  dict(type='PackDetInputs')]))
-    sample = dataset[0]
-    assert sample['data_samples'].img_path != osp.join(root, 'train', 'train_00000.jpg')
-
-
-@pytest.mark.parametrize('mode', ['L', 'RGBA', 'I;16', 'P'])
-def test_grayscale_rgba_16bit_and_palette_images_load_as_rgb(tmp_path, mode):
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    if mode == 'I;16':
-        image = Image.fromarray(rng.integers(0, 65535, (20, 30), dtype=np.uint16))
-    else:
-        image = Image.fromarray(rng.integers(0, 255, (20, 30, 4), dtype=np.uint8), 'RGBA')
-        image = image.convert(mode)
-    path = str(tmp_path / 'image.png')
-    image.save(path)
-    for loader in (_loader(), _loader(imdecode_backend='pillow')):
-        img = loader.transform(dict(img_path=path))['img']
-        assert img.shape == (20, 30, 3) and img.dtype == np.uint8
-
-
-def test_degenerate_boxes_and_polygons_are_dropped_with_a_count(tmp_path, caplog):
-    import json
-    import logging
-
-    from mmdet.registry import DATASETS
-    from mmengine.logging import MMLogger
-    from mmengine.registry import init_default_scope
-    ok = dict(bbox=[2, 2, 10, 10], area=100, segmentation=[[2, 2, 12, 2, 12, 12]])
-    anns = [ok,
-            dict(bbox=[2, 2, 0, 10], area=0, segmentation=[[2, 2, 2, 12, 2, 7]]),  # no width
-            dict(bbox=[50, 50, 5, 5], area=25, segmentation=[[50, 50, 55, 55, 50, 55]]),  # out
-            dict(bbox=[2, 2, 0.5, 8], area=4, segmentation=[[2, 2, 2, 10, 2, 6]]),  # < 1 px
-            dict(bbox=[5, 5, 6, 6], area=36, segmentation=[[5, 5, 11, 11]]),  # 2-point polygon
-            dict(bbox=[3, 3, 6, 6], area=36, segmentation=[])]  # no polygon at all
-    coco = dict(images=[dict(id=1, file_name='a.jpg', height=20, width=20)],
-                categories=[dict(id=1, name='disk')],
-                annotations=[dict(a, id=i + 1, image_id=1, category_id=1, iscrowd=0)
-                             for i, a in enumerate(anns)])
-    (tmp_path / 'ann.json').write_text(json.dumps(coco))
-    init_default_scope('mmdet')
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(caplog.handler)
-    try:
-        with caplog.at_level(logging.WARNING):
-            dataset = DATASETS.build(dict(
-                type='rmt_mm.CocoDataset', data_root=str(tmp_path), ann_file='ann.json',
-                data_prefix=dict(img=''), metainfo=dict(classes=('disk', )), pipeline=[]))
-    finally:
-        logger.removeHandler(caplog.handler)
-    instances = dataset.get_data_info(0)['instances']
-    assert len(instances) == 3
-    assert instances[1]['mask'] == [[]] and instances[2]['mask'] == [[]]
-    assert 'dropped 3 degenerate boxes' in caplog.text
-    assert '2 degenerate polygons' in caplog.text and 'of 6 annotations' in caplog.text
 
 
 @pytest.mark.parametrize('size', [(1, 1), (7, 5), (33, 17)])
@@ -332,7 +162,6 @@ def test_soak_200_iterations_resident_memory_stays_bounded(tmp_path, coco_root):
 
 
 def test_every_shipped_config_uses_the_reliability_features():
-    import glob
     configs = sorted(glob.glob(osp.join(REPO, 'configs', '[cdsq]*', '*.py')))
     folders = {osp.basename(osp.dirname(p)) for p in configs}
     assert folders == {'cls', 'custom', 'det', 'seg', 'quickstart'}, folders
