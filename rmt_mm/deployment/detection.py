@@ -84,6 +84,19 @@ def _iou_threshold(cfg) -> float:
     return nms_cfg.get('iou_threshold', 0.5)
 
 
+def dense_levels(head, feats):
+    """A dense head's outputs for one image, per FPN level: (scores (A, num_classes),
+    box deltas (A, encode_size), priors (A, 4)), A the level's anchors in mmdet's order."""
+    cls_scores, bbox_preds = head(feats)
+    priors = head.prior_generator.grid_priors(
+        [score.shape[-2:] for score in cls_scores], device=cls_scores[0].device)
+    for cls_score, bbox_pred, prior in zip(cls_scores, bbox_preds, priors):
+        deltas = bbox_pred[0].permute(1, 2, 0).reshape(-1, head.bbox_coder.encode_size)
+        logits = cls_score[0].permute(1, 2, 0).reshape(-1, head.cls_out_channels)
+        yield (logits.sigmoid() if head.use_sigmoid_cls else logits.softmax(-1)[:, :-1],
+               deltas, prior)
+
+
 def anchor_detections(head, feats, size_hw, cfg):
     """An anchor head's predictions after mmdet's ``predict_by_feat`` for one image:
     (boxes (N, 4), scores (N,), labels (N,)), before the final NMS.
@@ -92,15 +105,9 @@ def anchor_detections(head, feats, size_hw, cfg):
     and clipped; mmdet sorts the thresholded pairs and takes the first ``nms_pre``, which is
     the same set as the ``nms_pre`` best followed by the threshold.
     """
-    cls_scores, bbox_preds = head(feats)
-    priors = head.prior_generator.grid_priors(
-        [score.shape[-2:] for score in cls_scores], device=cls_scores[0].device)
     boxes, scores, labels = [], [], []
     num_classes = head.num_classes
-    for cls_score, bbox_pred, prior in zip(cls_scores, bbox_preds, priors):
-        deltas = bbox_pred[0].permute(1, 2, 0).reshape(-1, head.bbox_coder.encode_size)
-        logits = cls_score[0].permute(1, 2, 0).reshape(-1, head.cls_out_channels)
-        level_scores = logits.sigmoid() if head.use_sigmoid_cls else logits.softmax(-1)[:, :-1]
+    for level_scores, deltas, prior in dense_levels(head, feats):
         flat = level_scores.reshape(-1)
         if cfg.get('nms_pre', -1) > 0:
             flat, order = top_k(flat, cfg.nms_pre)
@@ -120,16 +127,9 @@ def anchor_detections(head, feats, size_hw, cfg):
 def rpn_proposals(head, feats, size_hw, cfg):
     """RPNHead's proposals for one image: (boxes (N, 4), scores (N,)), ``nms_pre`` per level,
     NMS within each level, the ``max_per_img`` best (mmdet's RPNHead.predict_by_feat)."""
-    cls_scores, bbox_preds = head(feats)
-    priors = head.prior_generator.grid_priors(
-        [score.shape[-2:] for score in cls_scores], device=cls_scores[0].device)
     boxes, scores, levels = [], [], []
-    for level, (cls_score, bbox_pred, prior) in enumerate(zip(cls_scores, bbox_preds, priors)):
-        deltas = bbox_pred[0].permute(1, 2, 0).reshape(-1, head.bbox_coder.encode_size)
-        logits = cls_score[0].permute(1, 2, 0).reshape(-1, head.cls_out_channels)
-        level_scores = (logits.sigmoid() if head.use_sigmoid_cls
-                        else logits.softmax(-1)[:, :-1]).reshape(-1)
-        level_scores, order = top_k(level_scores, cfg.nms_pre)
+    for level, (level_scores, deltas, prior) in enumerate(dense_levels(head, feats)):
+        level_scores, order = top_k(level_scores.reshape(-1), cfg.nms_pre)  # one class
         boxes.append(head.bbox_coder.decode(prior[order], deltas[order], max_shape=None))
         scores.append(level_scores)
         levels.append(torch.full_like(order, level))
@@ -157,6 +157,12 @@ def roi_features(extractor, feats, rois):
     return pooled
 
 
+def _per_stage(roi_head, name: str) -> list:
+    """A RoI head's ``name`` module(s) as a list: one per cascade stage, or the one."""
+    modules = getattr(roi_head, name)
+    return list(modules) if getattr(roi_head, 'num_stages', 1) > 1 else [modules]
+
+
 def _rois(boxes):
     return torch.cat([boxes.new_zeros(boxes.shape[0], 1), boxes], 1)
 
@@ -164,9 +170,9 @@ def _rois(boxes):
 def roi_detections(roi_head, feats, proposals, size_hw, cfg):
     """A standard or cascade RoI head's boxes for one image after multiclass NMS:
     (boxes (N, 4), scores (N,), labels (N,)) in input pixels."""
-    stages = getattr(roi_head, 'num_stages', 1)
-    bbox_heads = roi_head.bbox_head if stages > 1 else [roi_head.bbox_head]
-    extractors = roi_head.bbox_roi_extractor if stages > 1 else [roi_head.bbox_roi_extractor]
+    bbox_heads = _per_stage(roi_head, 'bbox_head')
+    extractors = _per_stage(roi_head, 'bbox_roi_extractor')
+    stages = len(bbox_heads)
     rois, stage_logits = _rois(proposals), []
     for stage, (extractor, bbox_head) in enumerate(zip(extractors, bbox_heads)):
         cls_score, bbox_pred = bbox_head(roi_features(extractor, feats, rois))
@@ -180,8 +186,7 @@ def roi_detections(roi_head, feats, proposals, size_hw, cfg):
             rois = _rois(clip_boxes(refined, size_hw))
     logits = sum(stage_logits) / float(stages)  # the cascade averages the stages' logits
     scores = logits.softmax(-1)[:, :-1]
-    last = bbox_heads[-1]
-    boxes = last.bbox_coder.decode(rois[:, 1:], bbox_pred, max_shape=None)
+    boxes = bbox_heads[-1].bbox_coder.decode(rois[:, 1:], bbox_pred, max_shape=None)
     num_classes = scores.shape[1]
     boxes = clip_boxes(boxes.reshape(boxes.shape[0], -1, 4), size_hw)
     if boxes.shape[1] == 1:  # class-agnostic regression: one box for every class
@@ -199,12 +204,9 @@ def roi_detections(roi_head, feats, proposals, size_hw, cfg):
 def roi_masks(roi_head, feats, boxes, labels):
     """Mask probabilities of each box's class: (N, s, s); a cascade averages its stages'
     probabilities (mmdet's merge_aug_masks)."""
-    stages = getattr(roi_head, 'num_stages', 1)
-    heads = roi_head.mask_head if stages > 1 else [roi_head.mask_head]
-    extractors = roi_head.mask_roi_extractor if stages > 1 else [roi_head.mask_roi_extractor]
-    if roi_head.share_roi_extractor:
-        extractors = (roi_head.bbox_roi_extractor if stages > 1
-                      else [roi_head.bbox_roi_extractor])
+    heads = _per_stage(roi_head, 'mask_head')
+    extractors = _per_stage(roi_head, 'bbox_roi_extractor' if roi_head.share_roi_extractor
+                            else 'mask_roi_extractor')
     rois = _rois(boxes)
     probs = [head(roi_features(extractor, feats, rois)).sigmoid()
              for extractor, head in zip(extractors, heads)]

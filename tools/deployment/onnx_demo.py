@@ -40,6 +40,14 @@ def load_meta(model_path: str) -> dict:
         return json.load(f)
 
 
+def read_image(path: str) -> np.ndarray:
+    """A BGR image (h, w, 3) uint8, as mmcv reads it; an error naming the file otherwise."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f'cannot read {path} as an image')
+    return image
+
+
 def resized_size(height: int, width: int, scale, keep_ratio: bool):
     """(new_h, new_w) of mmdet's Resize (mmcv.imrescale when ``keep_ratio``); scale is (w, h)."""
     if not keep_ratio:
@@ -165,9 +173,10 @@ def main(argv=None):
     import onnxruntime as ort
     args = parse_args(argv)
     meta = load_meta(args.model)
-    image = cv2.imread(args.image, cv2.IMREAD_COLOR)
-    if image is None:
-        raise SystemExit(f'error: cannot read the image {args.image}')
+    try:
+        image = read_image(args.image)
+    except FileNotFoundError as error:
+        raise SystemExit(f'error: {error}') from None
     session = ort.InferenceSession(args.model, providers=['CPUExecutionProvider'])
     result = infer(session, image, meta)
     classes = meta['classes']

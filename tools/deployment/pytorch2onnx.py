@@ -188,7 +188,7 @@ def export_detector(config, out, shape=None, dynamic=False, checkpoint=None, ops
     module = End2EndDetector(model)
     meta = detector_meta(cfg, model, module, None, config)
     if image is not None:  # traced on the image itself: its detections exercise every step
-        inputs = torch.from_numpy(onnx_demo.preprocess(read_image(image), meta)[0])
+        inputs = torch.from_numpy(onnx_demo.preprocess(onnx_demo.read_image(image), meta)[0])
     else:
         inputs = torch.randn(1, 3, *get_task(cfg).export_shape)
     shape = tuple(shape or inputs.shape[-2:])
@@ -233,23 +233,6 @@ def pad_to(inputs, shape, value):
         inputs, (0, width - inputs.shape[3], 0, height - inputs.shape[2]), value=value)
 
 
-def read_image(path):
-    import cv2
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f'--image {path} cannot be read as an image')
-    return image
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) IoU of x1y1x2y2 boxes."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
-
-
 def cutoff_ties(scores: np.ndarray, max_dets: int | None) -> np.ndarray:
     """(N,) bool: detections tied with the last one of a full list (``max_dets`` of them).
 
@@ -272,10 +255,12 @@ def compare_detections(reference: dict, exported: dict, score_thr: float,
     A detection just above the threshold on one side may be just below it on the other: it is
     matched against every detection of the other side.
     """
+    from mmdet.evaluation.functional import bbox_overlaps
+
     def matches(src, dst):
         ties = cutoff_ties(src['scores'], max_dets)
         chosen = np.flatnonzero((src['scores'] >= score_thr) & ~ties)
-        ious = box_iou(src['boxes'][chosen], dst['boxes'])
+        ious = bbox_overlaps(src['boxes'][chosen], dst['boxes'])
         ious[src['labels'][chosen][:, None] != dst['labels'][None]] = 0
         pairs, used = [], set()
         for row in np.argsort(-src['scores'][chosen], kind='stable'):
@@ -305,8 +290,12 @@ def compare_detections(reference: dict, exported: dict, score_thr: float,
 def pytorch_detections(config, checkpoint, image, cfg_options=None) -> dict:
     """mmdet's inference_detector on the image, as numpy arrays in image pixels."""
     from rmt_mm.apis.runner import load_config
+    return predict_detections(load_config(config, cfg_options), checkpoint, image)
+
+
+def predict_detections(cfg, checkpoint, image) -> dict:
+    """:func:`pytorch_detections` of a loaded config."""
     from rmt_mm.utils.tasks import get_task
-    cfg = load_config(config, cfg_options)
     _, sample = get_task(cfg).predict(cfg, checkpoint, image, 'cpu')
     pred = sample.pred_instances
     result = dict(boxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
@@ -324,9 +313,10 @@ def check_detector(onnx_file, meta, config, checkpoint, image, score_thr,
 
     from rmt_mm.apis.runner import load_config
     session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-    exported = onnx_demo.infer(session, read_image(image), meta)
-    reference = pytorch_detections(config, checkpoint, image, cfg_options)
-    test_cfg = load_config(config, cfg_options).model.test_cfg
+    exported = onnx_demo.infer(session, onnx_demo.read_image(image), meta)
+    cfg = load_config(config, cfg_options)
+    reference = predict_detections(cfg, checkpoint, image)
+    test_cfg = cfg.model.test_cfg
     max_dets = (test_cfg.get('rcnn') or test_cfg).get('max_per_img')
     stats = compare_detections(reference, exported, score_thr, max_dets)
     ties = f', {stats["ties"]} tied at the top-{max_dets} cut-off left out' \
