@@ -14,8 +14,10 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule, ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from rmt_mm.registry import MODELS
+from rmt_mm.utils import torch_api
 
 from ..layers.dwconv import DWConv2d
 from ..layers.masa import MaSA, RelPos2d, check_attn_impl
@@ -27,6 +29,25 @@ ARCH_KEYS = ('embed_dims', 'depths', 'num_heads', 'init_values', 'heads_ranges',
 # tokens); arch dicts written with it are accepted as they are.
 OFFICIAL_ARCH_KEYS = {'chunkwise_recurrents': 'decomposed'}
 NUM_STAGES = 4
+
+
+def eager_inference() -> bool:
+    """Whether this call may take the inference shortcuts (folded BatchNorms, GELUs in place,
+    images in groups): no autograd graph to keep, and not traced (FLOP counting, export),
+    exported or compiled, whose graphs keep every operation the modules name."""
+    return not (torch.is_grad_enabled() or torch.jit.is_tracing() or
+                torch_api.is_exporting() or torch_api.is_compiling())
+
+
+def conv_norm(conv: nn.Conv2d, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm(conv(x))``; with a BatchNorm in eval mode at inference, one convolution whose
+    weights fold the norm in (a pass over the output less, the same numbers to rounding)."""
+    if (norm.training or not isinstance(norm, _BatchNorm) or norm.running_mean is None
+            or not eager_inference()):
+        return norm(conv(x))
+    weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean,
+                                        norm.running_var, norm.eps, norm.weight, norm.bias)
+    return conv._conv_forward(x, weight, bias)
 
 
 class FFN(nn.Module):
@@ -101,7 +122,7 @@ class Downsample(nn.Module):
         self.norm = build_norm_layer(norm_cfg, out_channels)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.reduction(x.permute(0, 3, 1, 2))).permute(0, 2, 3, 1)
+        return conv_norm(self.reduction, self.norm, x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 class RMTStage(nn.Module):
@@ -189,6 +210,12 @@ class RMT(BaseModule):
             ``'auto'``.
         attn_cfg (dict, optional): further MaSA options (``max_mask_bytes``, ``chunk_size``,
             ``max_column_mask_bytes``, ``cuda_backends``). Defaults to None.
+        inference_group_tokens (int): CPU inference only (eval mode, no autograd): every
+            stage runs on groups of images of at most this many tokens (one image at least),
+            so that its intermediate maps stay in cache instead of being allocated afresh for
+            every layer. Each image is computed as before, so the outputs are the same. 0
+            runs every stage on the whole batch. Defaults to 3136 (one 224x224 image at
+            stage 1).
         fuse_residual (bool, optional): compute the residual sums around the depthwise convs
             (CPE and FFN) inside their kernels, and the block's residual sums with layer scale
             and drop path as one ``addcmul`` (:class:`DropPathResidual`): the same numbers to
@@ -273,6 +300,7 @@ class RMT(BaseModule):
                  attn_impl: str = 'auto',
                  attn_cfg: dict | None = None,
                  fuse_residual: bool | None = None,
+                 inference_group_tokens: int = 3136,
                  pretrained: str | None = None,
                  init_cfg: dict | list | None = None):
         super().__init__(init_cfg=self._pretrained_to_init_cfg(pretrained, init_cfg))
@@ -293,6 +321,10 @@ class RMT(BaseModule):
             with_cp = [with_cp] * NUM_STAGES
         if len(with_cp) != NUM_STAGES:
             raise ValueError(f'RMT: with_cp must be a bool or {NUM_STAGES} bools, got {with_cp}')
+        if not isinstance(inference_group_tokens, int) or inference_group_tokens < 0:
+            raise ValueError(f'RMT: inference_group_tokens must be an int >= 0 (0: no '
+                             f'groups), got {inference_group_tokens!r}')
+        self.inference_group_tokens = inference_group_tokens
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.out_norm = out_norm
@@ -465,22 +497,41 @@ class RMT(BaseModule):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional stem: (B, in_channels, H, W) -> (B, H/4, W/4, C0)."""
-        # A permuted NCHW view, as the official code has it (a contiguous copy measured no
-        # faster, and the first block's convs then round as the official ones do); the
-        # in-place residual sums give every later block a contiguous channels-last stream.
-        return self.patch_embed.proj(x).permute(0, 2, 3, 1)
+        if x.device.type == 'cpu':
+            # oneDNN runs channels-last convolutions without reordering every input and
+            # output (the stem took 30% less time), and the stem output is then a contiguous
+            # (B, H, W, C) map. On CUDA the NCHW convs of the official code are kept.
+            x = x.contiguous(memory_format=torch.channels_last)
+        # (conv, norm, GELU) x 3, then (conv, norm): official module indices, for the keys.
+        proj = self.patch_embed.proj
+        for i in range(0, len(proj), 3):
+            x = conv_norm(proj[i], proj[i + 1], x)
+            if i + 2 < len(proj):
+                x = torch.ops.aten.gelu_(x) if eager_inference() else proj[i + 2](x)
+        return x.permute(0, 2, 3, 1)
 
     def forward_stages(self, x: torch.Tensor) -> tuple:
         """The four stages on the stem's output (B, H/4, W/4, C0): the NCHW outputs of the
         stages in out_indices (token labeling mixes the stem output in between)."""
         outs = []
         for i, stage in enumerate(self.layers):
-            out, x = stage(x)
+            out, x = self._run_stage(stage, x)
             if i in self.out_indices:
                 if self.out_norm:
                     out = self.extra_norms[i](out)
                 outs.append(out.permute(0, 3, 1, 2).contiguous())
         return tuple(outs)
+
+    def _run_stage(self, stage: RMTStage, x: torch.Tensor):
+        """``stage(x)``, in groups of images for CPU inference (``inference_group_tokens``)."""
+        B, H, W, _ = x.shape
+        group = max(1, self.inference_group_tokens // (H * W))
+        # Only where each image is computed on its own (BatchNorm in eval mode).
+        if (not self.inference_group_tokens or group >= B or self.training or
+                x.device.type != 'cpu' or not eager_inference()):
+            return stage(x)
+        outs, downs = zip(*(stage(part) for part in x.split(group)))
+        return torch.cat(outs), (None if downs[0] is None else torch.cat(downs))
 
     def get_layer_depth(self, param_name: str, prefix: str = ''):
         """Layer id of a parameter for layer-wise learning-rate decay.

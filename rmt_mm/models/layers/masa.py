@@ -46,6 +46,13 @@ from .dwconv import DWConv2d
 
 ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'query_blocked', 'flex')
 CUDA_BACKENDS = ('efficient', 'math', 'flash', 'cudnn')
+# On CPU the decomposed form's keys are padded to a multiple of this many tokens (masked out
+# with -inf, so the softmax gives them weight 0 exactly). torch's CPU flash-attention kernel
+# runs short key rows whose length is not a multiple of the 16-float vector far below its
+# speed: measured on AVX-512 (16x224 batches), 14 keys took 2.5x as long as 16, 28 keys 1.4x
+# as long as 32 and 56 keys 1.6x as long as 64. The full form's longer query blocks do not
+# gain (49 -> 64 keys was slower), and the CUDA kernels take any length: neither pads.
+CPU_KEY_MULTIPLE = 16
 
 
 def rotate_every_two(x: torch.Tensor) -> torch.Tensor:
@@ -152,6 +159,25 @@ def flex(q, k, v, score_mod, scale):
     return _compiled_flex_attention()(q, k, v, score_mod=score_mod, scale=scale)
 
 
+def padded_keys(length: int, like: torch.Tensor) -> int:
+    """Keys the decomposed form's fused attention runs on for ``length`` tokens: rounded up to
+    :data:`CPU_KEY_MULTIPLE` on CPU, ``length`` elsewhere and when traced (FLOP counting,
+    export), where the padding would only add work to the counted graph."""
+    if like.device.type != 'cpu' or torch.jit.is_tracing() or torch_api.is_exporting():
+        return length
+    return -(-length // CPU_KEY_MULTIPLE) * CPU_KEY_MULTIPLE
+
+
+def pad_tokens(t: torch.Tensor, dim: int, length: int) -> torch.Tensor:
+    """``t`` (B, H, W, n, d) zero-padded along ``dim`` (1: H, 2: W) to ``length``; ``t``
+    itself when it is that long already."""
+    extra = length - t.shape[dim]
+    if not extra:
+        return t
+    pad = [0, 0] * (t.ndim - 1 - dim) + [0, extra]
+    return F.pad(t, pad)
+
+
 # Views of (B, H, W, n, d) heads as SDPA's (batch, heads, sequence, d), without copies but
 # for columns_view (the fallback when the per-column mask would be too large).
 def rows_view(t: torch.Tensor) -> torch.Tensor:
@@ -251,25 +277,31 @@ class RelPos2d(nn.Module):
             return torch.complex(cos[..., ::2].contiguous(), sin[..., ::2].contiguous())
         return self._cached(('phasor', height, width), build)
 
-    def decay_1d(self, length: int, dtype=None) -> torch.Tensor:
-        """(n, L, L): |i - j| * decay_h."""
+    def decay_1d(self, length: int, dtype=None, keys: int | None = None) -> torch.Tensor:
+        """(n, L, keys): |i - j| * decay_h, and -inf for the padding keys j >= L (``keys``
+        defaults to L: no padding)."""
         dtype = dtype or self.decay.dtype
+        keys = keys or length
 
         def build():
-            index = torch.arange(length, device=self.decay.device).to(self.decay)
-            dist = (index[:, None] - index[None, :]).abs()
-            return aligned((dist * self.decay[:, None, None]).to(dtype), self.alignment)
-        return self._cached(('1d', length, dtype), build)
+            index = torch.arange(keys, device=self.decay.device).to(self.decay)
+            dist = (index[:length, None] - index[None, :]).abs()
+            mask = dist * self.decay[:, None, None]
+            mask[:, :, length:] = float('-inf')
+            return aligned(mask.to(dtype), self.alignment)
+        return self._cached(('1d', length, keys, dtype), build)
 
-    def decay_1d_columns(self, height: int, width: int, dtype=None) -> torch.Tensor:
-        """(1, W*n, H, H): :meth:`decay_1d` along H repeated for each of W columns."""
+    def decay_1d_columns(self, height: int, width: int, dtype=None,
+                         keys: int | None = None) -> torch.Tensor:
+        """(1, W*n, H, keys): :meth:`decay_1d` along H repeated for each of W columns."""
         dtype = dtype or self.decay.dtype
+        keys = keys or height
 
         def build():
-            mask = self.decay_1d(height, dtype)
-            return aligned(mask.expand(width, *mask.shape).reshape(1, -1, height, height),
+            mask = self.decay_1d(height, dtype, keys)
+            return aligned(mask.expand(width, *mask.shape).reshape(1, -1, height, keys),
                            self.alignment)
-        return self._cached(('1d_columns', height, width, dtype), build)
+        return self._cached(('1d_columns', height, width, keys, dtype), build)
 
     def decay_2d(self, height: int, width: int, dtype=None) -> torch.Tensor:
         """(n, H*W, H*W): (|r1 - r2| + |c1 - c2|) * decay_h over row-major tokens."""
@@ -432,21 +464,27 @@ class MaSA(nn.Module):
         become heads: (B, W*n, H, d) is a free view too, with the 1-D decay repeated for every
         column (cached). fused attention writes (batch, sequence, heads, d) memory, so the
         W-step output is already in (B, H, W, n, d) order and the H-step output in
-        (B, H, W, C) order: no tensor is copied. Above ``max_column_mask_bytes`` for the
-        repeated decay, the columns are copied into their own batch instead.
+        (B, H, W, C) order: queries and outputs are not copied. Above
+        ``max_column_mask_bytes`` for the repeated decay, the columns are copied into their
+        own batch instead. On CPU the keys and values are padded (:func:`padded_keys`).
         """
         B, H, W, n, d = qr.shape
         dtype = qr.dtype
-        v1 = sdpa(rows_view(qr), rows_view(kr), rows_view(v), relpos.decay_1d(W, dtype)[None],
+        keys = padded_keys(W, qr)
+        v1 = sdpa(rows_view(qr), rows_view(pad_tokens(kr, 2, keys)),
+                  rows_view(pad_tokens(v, 2, keys)), relpos.decay_1d(W, dtype, keys)[None],
                   self.scaling, self.cuda_backends).transpose(1, 2).reshape(B, H, W, n, d)
-        mask_bytes = W * n * H * H * torch.finfo(dtype).bits // 8
+        keys = padded_keys(H, qr)
+        kr, v1_keys = pad_tokens(kr, 1, keys), pad_tokens(v1, 1, keys)
+        mask_bytes = W * n * H * keys * torch.finfo(dtype).bits // 8
         if mask_bytes <= self.max_column_mask_bytes:
             cols = columns_as_heads_view
-            out = sdpa(cols(qr), cols(kr), cols(v1), relpos.decay_1d_columns(H, W, dtype),
-                       self.scaling, self.cuda_backends)  # (B, W*n, H, d)
+            out = sdpa(cols(qr), cols(kr), cols(v1_keys),
+                       relpos.decay_1d_columns(H, W, dtype, keys), self.scaling,
+                       self.cuda_backends)  # (B, W*n, H, d)
             return out.transpose(1, 2).reshape(B, H, W, n * d)
-        out = sdpa(columns_view(qr), columns_view(kr), columns_view(v1),
-                   relpos.decay_1d(H, dtype)[None], self.scaling,
+        out = sdpa(columns_view(qr), columns_view(kr), columns_view(v1_keys),
+                   relpos.decay_1d(H, dtype, keys)[None], self.scaling,
                    self.cuda_backends)  # (B*W, n, H, d)
         return out.transpose(1, 2).reshape(B, W, H, n * d).transpose(1, 2)
 
