@@ -111,6 +111,76 @@ def test_any_input_size_and_batch_one(size):
         assert torch.isfinite(out).all()
 
 
+def _randomise_batchnorms(model):
+    """Non-trivial running statistics and affine parameters, so that folding them shows."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2)
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.5, 0.5)
+
+
+def _count_calls(modules):
+    calls = []
+    for module in modules:
+        module.register_forward_hook(lambda *args: calls.append(1))
+    return calls
+
+
+def test_cpu_inference_shortcuts_give_the_same_outputs():
+    """Folded BatchNorms, in-place stem GELUs and images in groups (no autograd, eval mode)
+    against the plain modules (autograd on), on a 3-image batch cut into single images."""
+    torch.manual_seed(0)
+    model = RMT(arch=TINY_ARCH, inference_group_tokens=1).eval()
+    _randomise_batchnorms(model)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    x = torch.randn(3, 3, 64, 96)
+    norm_calls, stage_calls = _count_calls(norms), _count_calls([model.layers[0]])
+    expected = model(x)
+    assert len(norm_calls) == len(norms) and len(stage_calls) == 1
+    norm_calls.clear(), stage_calls.clear()
+    with torch.no_grad():
+        outs = model(x)
+    assert not norm_calls  # folded into their convolutions
+    assert len(stage_calls) == 3  # one image at a time
+    for out, ref in zip(outs, expected):
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_images_are_not_grouped_where_they_share_batch_statistics():
+    """In training mode, even without autograd (a BN statistics pass), a stage sees the whole
+    batch, so BatchNorms normalise over it as before."""
+    torch.manual_seed(0)
+    grouped = RMT(arch=TINY_ARCH, inference_group_tokens=1).train()
+    whole = RMT(arch=TINY_ARCH, inference_group_tokens=0).train()
+    whole.load_state_dict(grouped.state_dict())
+    stage_calls = _count_calls([grouped.layers[0]])
+    x = torch.randn(3, 3, 64, 96)
+    with torch.no_grad():
+        for out, ref in zip(grouped(x), whole(x)):
+            torch.testing.assert_close(out, ref)
+    assert len(stage_calls) == 1
+    torch.testing.assert_close(grouped.layers[0].downsample.norm.running_mean,
+                               whole.layers[0].downsample.norm.running_mean)
+
+
+def test_traced_graph_keeps_every_batchnorm_and_the_whole_batch():
+    """FLOP counters and exporters trace the model: no shortcut may hide an operation."""
+    model = RMT(arch=TINY_ARCH, inference_group_tokens=1).eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, torch.randn(2, 3, 64, 96), check_trace=False)
+    kinds = [node.kind() for node in traced.inlined_graph.nodes()]
+    assert kinds.count('aten::batch_norm') == 4 + 3  # stem and downsampling
+    assert kinds.count('aten::gelu') == 3  # the stem's, as modules
+    assert 'aten::cat' not in kinds
+
+
+def test_inference_group_tokens_is_checked():
+    with pytest.raises(ValueError, match='inference_group_tokens must be an int >= 0'):
+        RMT(arch=TINY_ARCH, inference_group_tokens=-1)
+
+
 def test_out_indices_and_out_norm():
     model = RMT(arch=TINY_ARCH, out_indices=(1, -1)).eval()
     outs = model(torch.randn(2, 3, 64, 64))

@@ -7,6 +7,7 @@ import torch
 
 from rmt_mm.models import RMT
 from rmt_mm.models.layers import MaSA, RelPos2d
+from rmt_mm.models.layers import masa
 from rmt_mm.models.layers.masa import aligned, mask_alignment
 
 from helpers import TINY_ARCH
@@ -38,6 +39,35 @@ def test_forward_and_grads_match_reference(decomposed, impl, cfg, size):
     torch.testing.assert_close(x_fast.grad, x_ref.grad, atol=1e-5, rtol=1e-5)
     for (name, a), b in zip(ref.named_parameters(), fast.parameters()):
         torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_decomposed_keys_are_padded_on_cpu_with_the_same_output(monkeypatch):
+    """Rows of 11 and columns of 7 keys run as 16 (-inf decay on the padding); the full form
+    and a run without padding see the true lengths; all give the same numbers."""
+    calls = []
+
+    def spy(q, k, v, mask, *args):
+        calls.append((q.shape[-2], k.shape[-2], mask.shape[-1]))
+        return sdpa(q, k, v, mask, *args)
+
+    sdpa = masa.sdpa
+    monkeypatch.setattr(masa, 'sdpa', spy)
+    _, decomposed, relpos = _pair(True, 'sdpa')
+    x = torch.randn(2, 7, 11, 32)
+    with torch.no_grad():
+        padded = decomposed(x, relpos)
+        assert calls == [(11, 16, 16), (7, 16, 16)]
+        _, full, _ = _pair(False, 'sdpa')
+        calls.clear()
+        full(x, relpos)
+        assert calls == [(77, 77, 77)]
+        monkeypatch.setattr(masa, 'CPU_KEY_MULTIPLE', 1)
+        calls.clear()
+        torch.testing.assert_close(decomposed(x, relpos), padded, atol=1e-6, rtol=0)
+        assert calls == [(11, 11, 11), (7, 7, 7)]
+    mask = relpos.decay_1d(11, keys=16)
+    assert mask.shape == (4, 11, 16) and torch.isneginf(mask[..., 11:]).all()
+    torch.testing.assert_close(mask[..., :11], relpos.decay_1d(11))
 
 
 def test_auto_picks_query_blocks_only_for_large_full_masks():

@@ -45,6 +45,24 @@ def test_benchmark_backbone_table_and_json(tmp_path):
     assert peer['vs_peer'] == 1.0 and report['results'][0]['speedup'] == 1.0
 
 
+@pytest.mark.slow
+def test_benchmark_backbone_compile_column(tmp_path):
+    """--compile times each model eager and compiled; a compiled row is compared with the
+    compiled peer."""
+    out_json = tmp_path / 'bench.json'
+    out = run_python('tools/analysis_tools/benchmark_backbone.py', '--arch', 't', '--shape', '64',
+                     '64', '--batch', '1', '--runs', '1', '--warmup', '1', '--impls', 'auto',
+                     '--peers', 'ConvNeXt:atto', '--modes', 'infer', '--compile', '--no-memory',
+                     '--out', str(out_json)).stdout
+    assert '| mode | model | attn_impl | compiled | s/iter |' in out
+    assert '| infer | RMT-T | auto | yes |' in out and '| infer | ConvNeXt:atto | - | yes |' in out
+    rows = json.loads(out_json.read_text())['results']
+    assert [(r['model'], r['compiled']) for r in rows] == [
+        ('RMT-T', False), ('ConvNeXt:atto', False), ('RMT-T', True), ('ConvNeXt:atto', True)]
+    assert rows[1]['vs_peer'] == rows[3]['vs_peer'] == 1.0
+    assert rows[2]['vs_peer'] == rows[2]['images_per_second'] / rows[3]['images_per_second']
+
+
 def test_timed_steps_train_or_infer():
     import torch
 

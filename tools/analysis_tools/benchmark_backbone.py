@@ -7,6 +7,10 @@ of ``--runs`` timed iterations after ``--warmup`` is reported, as images per sec
 ``infer`` is a forward under no_grad in eval mode; ``train`` a forward, backward and SGD step
 in train mode.
 
+``--compile`` times every model a second time compiled (``torch.compile``, inductor, static
+shapes), in the same alternation; the compilation happens in the warm-up. A compiled row's
+"vs peer" column compares it with the compiled peer.
+
 Peers are mmpretrain backbones named ``Type`` or ``Type:arch`` (``SwinTransformer:tiny``,
 ``ConvNeXt:tiny``, any backbone in mmpretrain's registry) or timm models named ``timm:NAME``
 (``timm:swin_tiny_patch4_window7_224``, where mmpretrain is not installed), randomly
@@ -31,6 +35,9 @@ Results print as a Markdown table and are saved as JSON (``--out``). The README 
         --batch 16 --peers SwinTransformer:tiny ConvNeXt:tiny
     python tools/analysis_tools/benchmark_backbone.py --arch t --shape 800 1216 --batch 1 \\
         --modes train
+    python tools/analysis_tools/benchmark_backbone.py --arch s --classifier --shape 224 224 \\
+        --batch 16 --impls auto --peers SwinTransformer:tiny ConvNeXt:tiny --modes infer \\
+        --compile
 """
 import argparse
 import json
@@ -72,6 +79,8 @@ def parse_args(argv=None):
     add_device_argument(parser)
     parser.add_argument('--dtype', default='fp32', choices=list(AUTOCAST_DTYPES),
                         help='autocast dtype (fp32: no autocast)')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time every model compiled with torch.compile')
     parser.add_argument('--no-memory', action='store_true', help='timing only')
     parser.add_argument('--out', default=default_output('benchmark_backbone.json'),
                         help='JSON output path')
@@ -84,15 +93,20 @@ def parse_args(argv=None):
     return args
 
 
-PEER = 'peer:'  # candidate keys: an attn_impl of RMT, or PEER + an mmpretrain backbone spec
+# Candidate keys: an attn_impl of RMT, or PEER + an mmpretrain backbone spec; + COMPILED for
+# the compiled twin.
+PEER = 'peer:'
+COMPILED = '+compiled'
 
 
 def candidates(args):
-    return list(args.impls) + [PEER + peer for peer in args.peers]
+    eager = list(args.impls) + [PEER + peer for peer in args.peers]
+    return eager + ([key + COMPILED for key in eager] if args.compile else [])
 
 
 def describe(args, candidate):
     """(model, attn_impl) of a candidate, as the table and the JSON name them."""
+    candidate = candidate.removesuffix(COMPILED)
     if candidate.startswith(PEER):
         return candidate[len(PEER):], None
     return f'RMT-{args.arch.upper()}', candidate
@@ -150,6 +164,8 @@ class _LinearHead(torch.nn.Linear):
 
 
 def build_model(args, candidate):
+    if candidate.endswith(COMPILED):
+        return torch.compile(build_model(args, candidate.removesuffix(COMPILED)))
     if candidate.startswith(PEER):
         return build_peer(candidate[len(PEER):], args.classifier, args.shape)
     from rmt_mm.models import RMT, RMTClsNeck
@@ -182,7 +198,10 @@ def measure_memory(args, impl, mode):
     x = torch.randn(args.batch, 3, *args.shape, device=args.device)
     step = model_step(model, x, mode == 'train', args.dtype)
     # No warm-up: the first step's one-time allocations (the decay-mask cache of the fused
-    # implementations among them) count, as they stay allocated.
+    # implementations among them) count, as they stay allocated. A compiled model's first
+    # step is its compilation, which is not what it runs on.
+    if impl.endswith(COMPILED):
+        step()
     if args.device == 'cpu':
         base = _status_bytes('VmRSS')
         reset_peak_rss()
@@ -222,6 +241,7 @@ def main(argv=None):
             seconds = sorted(times)[len(times) // 2]
             model, impl = describe(args, key)
             results.append(dict(key=key, model=model, impl=impl, mode=mode,
+                                compiled=key.endswith(COMPILED),
                                 seconds_per_iter=seconds,
                                 images_per_second=args.batch / seconds, times=times,
                                 peak_memory_mib=None))
@@ -252,24 +272,26 @@ def report(args, results):
     base_name = describe(args, candidates(args)[0])
     base_name = base_name[1] or base_name[0]
     peer_name = args.peers[0] if args.peers else None
-    columns = ['mode', 'model', 'attn_impl', 's/iter', 'img/s', mem_name,
-               f'speed-up vs {base_name}', 'memory ratio'] + \
-        ([f'img/s vs {peer_name}'] if peer_name else [])
+    columns = (['mode', 'model', 'attn_impl'] + (['compiled'] if args.compile else []) +
+               ['s/iter', 'img/s', mem_name, f'speed-up vs {base_name}', 'memory ratio'] +
+               ([f'img/s vs {peer_name}'] if peer_name else []))
     print('| ' + ' | '.join(columns) + ' |')
     print('|' + '---|' * len(columns))
     for mode in args.modes:
         rows = [r for r in results if r['mode'] == mode]
         base = rows[0]
-        peer = next((r for r in rows if r['key'] == PEER + peer_name), None) \
-            if peer_name else None
         for r in rows:
+            suffix = COMPILED if r['compiled'] else ''
+            peer = next((p for p in rows if p['key'] == PEER + peer_name + suffix), None) \
+                if peer_name else None
             r['speedup'] = base['seconds_per_iter'] / r['seconds_per_iter']
             mem = r['peak_memory_mib']
             r['memory_ratio'] = mem / base['peak_memory_mib'] if mem is not None else None
-            cells = [mode, r['model'], r['impl'] or '-', f"{r['seconds_per_iter']:.3f}",
-                     f"{r['images_per_second']:.2f}", '-' if mem is None else f'{mem:.0f}',
-                     f"{r['speedup']:.2f}x",
-                     '-' if mem is None else f"{r['memory_ratio']:.2f}"]
+            cells = ([mode, r['model'], r['impl'] or '-'] +
+                     (['yes' if r['compiled'] else 'no'] if args.compile else []) +
+                     [f"{r['seconds_per_iter']:.3f}", f"{r['images_per_second']:.2f}",
+                      '-' if mem is None else f'{mem:.0f}', f"{r['speedup']:.2f}x",
+                      '-' if mem is None else f"{r['memory_ratio']:.2f}"])
             if peer is not None:
                 r['vs_peer'] = r['images_per_second'] / peer['images_per_second']
                 cells.append(f"{r['vs_peer']:.2f}x")

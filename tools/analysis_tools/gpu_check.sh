@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The prepared GPU check of rmt_mm: one run, at most 7.5 minutes on one GPU (each part has a
-# time limit: 240 s, then 100 s per dtype).
+# The prepared GPU check of rmt_mm: one run, at most 9.5 minutes on one GPU (each part has a
+# time limit: 240 s, then 100 s per dtype, then 120 s compiled).
 #
 #   1. gpu_check.py: every attn_impl against 'reference' on CUDA (fp32 to 1e-4; fp16 and bf16
 #      finite, forward and backward) and the RMT-T dense 1x3x800x1216 training step per
 #      implementation (seconds, peak memory);
 #   2. benchmark_backbone.py: the RMT-S classifier, 64x3x224x224, fp16 and bf16, inference and
 #      training img/s and peak memory for reference / auto / flex next to Swin-T and ConvNeXt-T
-#      (timm's, where mmpretrain is not installed).
+#      (timm's, where mmpretrain is not installed);
+#   3. the same models eager and compiled (torch.compile), bf16 inference, 'auto' only.
 #
 # The machine needs Python with torch (CUDA) and timm; OpenMMLab packages are not required:
 # where mmengine/mmcv are missing, the pure-Python wheels in build/gpu_wheels are installed
@@ -19,7 +20,8 @@
 #
 #   bash tools/analysis_tools/gpu_check.sh [OUT_DIR]      # default: $OUT or work_dirs/gpu_check
 #
-# Results: OUT_DIR/gpu_check.json, OUT_DIR/bench_{fp16,bf16}.json and OUT_DIR/gpu_check.log.
+# Results: OUT_DIR/gpu_check.json, OUT_DIR/bench_{fp16,bf16,compiled_bf16}.json and
+# OUT_DIR/gpu_check.log.
 # Detector checks that need mmcv's CUDA ops are not part of it.
 set -euo pipefail
 
@@ -68,5 +70,9 @@ for DTYPE in bf16 fp16; do
     --classifier --shape 224 224 --batch 64 --dtype "$DTYPE" --impls reference auto flex \
     --peers "${PEERS[@]}" --warmup 3 --runs 10 --out "$OUT_DIR/bench_$DTYPE.json" || STATUS=$?
 done
+timeout 120 "$PY" tools/analysis_tools/benchmark_backbone.py --device cuda --arch s \
+  --classifier --shape 224 224 --batch 64 --dtype bf16 --impls auto --modes infer --compile \
+  --no-memory --peers "${PEERS[@]}" --warmup 3 --runs 10 \
+  --out "$OUT_DIR/bench_compiled_bf16.json" || STATUS=$?
 echo "[gpu_check] finished with status $STATUS; results in $OUT_DIR"
 exit $STATUS

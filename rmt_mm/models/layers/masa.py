@@ -281,7 +281,7 @@ class RelPos2d(nn.Module):
         """(n, L, keys): |i - j| * decay_h, and -inf for the padding keys j >= L (``keys``
         defaults to L: no padding)."""
         dtype = dtype or self.decay.dtype
-        keys = keys or length
+        keys = length if keys is None else keys
 
         def build():
             index = torch.arange(keys, device=self.decay.device).to(self.decay)
@@ -295,7 +295,7 @@ class RelPos2d(nn.Module):
                          keys: int | None = None) -> torch.Tensor:
         """(1, W*n, H, keys): :meth:`decay_1d` along H repeated for each of W columns."""
         dtype = dtype or self.decay.dtype
-        keys = keys or height
+        keys = height if keys is None else keys
 
         def build():
             mask = self.decay_1d(height, dtype, keys)
