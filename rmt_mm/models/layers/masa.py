@@ -92,8 +92,9 @@ def rotate_complex_(x: torch.Tensor, phasor: torch.Tensor) -> torch.Tensor:
 
 
 def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """:func:`rotate_complex` in real arithmetic, for exporters without complex tensors (ONNX):
-    (a, b) -> (a cos - b sin, a sin + b cos) per pair; (..., d) with cos, sin (..., d/2)."""
+    """:func:`rotate_complex` in real arithmetic, for exporters and compilers without complex
+    tensors (ONNX, inductor): (a, b) -> (a cos - b sin, a sin + b cos) per pair; (..., d)
+    with cos, sin (..., d/2)."""
     a, b = x.float().unflatten(-1, (-1, 2)).unbind(-1)
     return torch.stack((a * cos - b * sin, a * sin + b * cos), -1).flatten(-2).to(x.dtype)
 
@@ -412,7 +413,9 @@ class MaSA(nn.Module):
         else:
             # (B, H, W, n, d): heads split in place, the phasors broadcast over heads.
             shape = (B, H, W, self.num_heads, self.head_dims)
-            if torch_api.is_exporting():  # no complex tensors in ONNX
+            # No complex tensors in ONNX, and inductor generates no code for complex products
+            # (it would fall back to eager ones between its fused kernels).
+            if torch_api.is_exporting() or torch_api.is_compiling():
                 sin, cos = (t[..., ::2].unsqueeze(2) for t in relpos.rotary(H, W))
                 qr = rotate_pairs(q.view(shape), cos, sin)
                 kr = rotate_pairs(k.view(shape), cos, sin)
