@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from rmt_mm.models import RMT
-from rmt_mm.models.layers import MaSA, RelPos2d
-from rmt_mm.models.layers import masa
+from rmt_mm.models.layers import MaSA, RelPos2d, masa
 from rmt_mm.models.layers.masa import aligned, mask_alignment
 
 from helpers import TINY_ARCH

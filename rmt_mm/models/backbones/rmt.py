@@ -497,10 +497,10 @@ class RMT(BaseModule):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional stem: (B, in_channels, H, W) -> (B, H/4, W/4, C0)."""
-        if x.device.type == 'cpu':
+        if x.device.type == 'cpu' and not torch.is_grad_enabled():
             # oneDNN runs channels-last convolutions without reordering every input and
-            # output (the stem took 30% less time), and the stem output is then a contiguous
-            # (B, H, W, C) map. On CUDA the NCHW convs of the official code are kept.
+            # output (the stem took 30% less time at inference), and the stem output is then
+            # a contiguous (B, H, W, C) map. Training and CUDA keep the official NCHW convs.
             x = x.contiguous(memory_format=torch.channels_last)
         # (conv, norm, GELU) x 3, then (conv, norm): official module indices, for the keys.
         proj = self.patch_embed.proj
@@ -524,11 +524,14 @@ class RMT(BaseModule):
 
     def _run_stage(self, stage: RMTStage, x: torch.Tensor):
         """``stage(x)``, in groups of images for CPU inference (``inference_group_tokens``)."""
+        # Only where each image is computed on its own (BatchNorm in eval mode). The sizes
+        # are read last: a compiler would specialise its dynamic shapes on them.
+        if (not self.inference_group_tokens or self.training or x.device.type != 'cpu'
+                or not eager_inference()):
+            return stage(x)
         B, H, W, _ = x.shape
         group = max(1, self.inference_group_tokens // (H * W))
-        # Only where each image is computed on its own (BatchNorm in eval mode).
-        if (not self.inference_group_tokens or group >= B or self.training or
-                x.device.type != 'cpu' or not eager_inference()):
+        if group >= B:
             return stage(x)
         outs, downs = zip(*(stage(part) for part in x.split(group)))
         return torch.cat(outs), (None if downs[0] is None else torch.cat(downs))

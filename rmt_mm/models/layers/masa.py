@@ -46,12 +46,13 @@ from .dwconv import DWConv2d
 
 ATTN_IMPLS = ('auto', 'reference', 'sdpa', 'query_blocked', 'flex')
 CUDA_BACKENDS = ('efficient', 'math', 'flash', 'cudnn')
-# On CPU the decomposed form's keys are padded to a multiple of this many tokens (masked out
-# with -inf, so the softmax gives them weight 0 exactly). torch's CPU flash-attention kernel
-# runs short key rows whose length is not a multiple of the 16-float vector far below its
-# speed: measured on AVX-512 (16x224 batches), 14 keys took 2.5x as long as 16, 28 keys 1.4x
-# as long as 32 and 56 keys 1.6x as long as 64. The full form's longer query blocks do not
-# gain (49 -> 64 keys was slower), and the CUDA kernels take any length: neither pads.
+# At CPU inference the decomposed form's keys are padded to a multiple of this many tokens
+# (masked out with -inf, so the softmax gives them weight 0 exactly). torch's CPU
+# flash-attention kernel runs short key rows whose length is not a multiple of the 16-float
+# vector far below its speed: measured on AVX-512 (16x224 batches), 14 keys took 2.5x as long
+# as 16, 28 keys 1.4x as long as 32 and 56 keys 1.6x as long as 64. The full form's longer
+# query blocks do not gain (49 -> 64 keys was slower), and the CUDA kernels take any length:
+# neither pads.
 CPU_KEY_MULTIPLE = 16
 
 
@@ -162,9 +163,13 @@ def flex(q, k, v, score_mod, scale):
 
 def padded_keys(length: int, like: torch.Tensor) -> int:
     """Keys the decomposed form's fused attention runs on for ``length`` tokens: rounded up to
-    :data:`CPU_KEY_MULTIPLE` on CPU, ``length`` elsewhere and when traced (FLOP counting,
-    export), where the padding would only add work to the counted graph."""
-    if like.device.type != 'cpu' or torch.jit.is_tracing() or torch_api.is_exporting():
+    :data:`CPU_KEY_MULTIPLE` for CPU inference; ``length`` elsewhere: under autograd (a
+    training step measured no faster, 5.47 s against 5.48 s for RMT-S at 16x224, and its
+    rounding would change training runs), when traced (FLOP counting, export), where the
+    padding would only add work to the counted graph, and when compiled, where the rounding
+    would specialise dynamic shapes to each size."""
+    if (like.device.type != 'cpu' or torch.is_grad_enabled() or torch.jit.is_tracing()
+            or torch_api.is_exporting() or torch_api.is_compiling()):
         return length
     return -(-length // CPU_KEY_MULTIPLE) * CPU_KEY_MULTIPLE
 
@@ -288,7 +293,8 @@ class RelPos2d(nn.Module):
             index = torch.arange(keys, device=self.decay.device).to(self.decay)
             dist = (index[:length, None] - index[None, :]).abs()
             mask = dist * self.decay[:, None, None]
-            mask[:, :, length:] = float('-inf')
+            if keys > length:  # (an empty slice would stop the ONNX exporter's shape pass)
+                mask[:, :, length:] = float('-inf')
             return aligned(mask.to(dtype), self.alignment)
         return self._cached(('1d', length, keys, dtype), build)
 
@@ -469,7 +475,8 @@ class MaSA(nn.Module):
         W-step output is already in (B, H, W, n, d) order and the H-step output in
         (B, H, W, C) order: queries and outputs are not copied. Above
         ``max_column_mask_bytes`` for the repeated decay, the columns are copied into their
-        own batch instead. On CPU the keys and values are padded (:func:`padded_keys`).
+        own batch instead. At CPU inference the keys and values are padded
+        (:func:`padded_keys`).
         """
         B, H, W, n, d = qr.shape
         dtype = qr.dtype
