@@ -41,6 +41,14 @@ def is_exporting() -> bool:
     return torch.onnx.is_in_onnx_export() or bool(_is_exporting and _is_exporting())
 
 
+def eager_inference() -> bool:
+    """Whether this call may take inference shortcuts: no autograd graph to keep, and not
+    traced (FLOP counting, export), exported or compiled, whose graphs keep every operation
+    the modules name and must not specialise on sizes."""
+    return not (torch.is_grad_enabled() or torch.jit.is_tracing() or is_exporting()
+                or is_compiling())
+
+
 _ONNX_DYNAMO_FLAG = 'dynamo' in inspect.signature(torch.onnx.export).parameters
 
 

@@ -31,19 +31,11 @@ OFFICIAL_ARCH_KEYS = {'chunkwise_recurrents': 'decomposed'}
 NUM_STAGES = 4
 
 
-def eager_inference() -> bool:
-    """Whether this call may take the inference shortcuts (folded BatchNorms, GELUs in place,
-    images in groups): no autograd graph to keep, and not traced (FLOP counting, export),
-    exported or compiled, whose graphs keep every operation the modules name."""
-    return not (torch.is_grad_enabled() or torch.jit.is_tracing() or
-                torch_api.is_exporting() or torch_api.is_compiling())
-
-
 def conv_norm(conv: nn.Conv2d, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``norm(conv(x))``; with a BatchNorm in eval mode at inference, one convolution whose
     weights fold the norm in (a pass over the output less, the same numbers to rounding)."""
     if (norm.training or not isinstance(norm, _BatchNorm) or norm.running_mean is None
-            or not eager_inference()):
+            or not torch_api.eager_inference()):
         return norm(conv(x))
     weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean,
                                         norm.running_var, norm.eps, norm.weight, norm.bias)
@@ -509,7 +501,7 @@ class RMT(BaseModule):
         for i in range(0, len(proj), 3):
             x = conv_norm(proj[i], proj[i + 1], x)
             if i + 2 < len(proj):
-                x = torch.ops.aten.gelu_(x) if eager_inference() else proj[i + 2](x)
+                x = torch.ops.aten.gelu_(x) if torch_api.eager_inference() else proj[i + 2](x)
         return x.permute(0, 2, 3, 1)
 
     def forward_stages(self, x: torch.Tensor) -> tuple:
@@ -529,7 +521,7 @@ class RMT(BaseModule):
         # Only where each image is computed on its own (BatchNorm in eval mode). The sizes
         # are read last: a compiler would specialise its dynamic shapes on them.
         if (not self.inference_group_tokens or self.training or x.device.type != 'cpu'
-                or not eager_inference()):
+                or not torch_api.eager_inference()):
             return stage(x)
         B, H, W, _ = x.shape
         group = max(1, self.inference_group_tokens // (H * W))

@@ -168,8 +168,7 @@ def padded_keys(length: int, like: torch.Tensor) -> int:
     rounding would change training runs), when traced (FLOP counting, export), where the
     padding would only add work to the counted graph, and when compiled, where the rounding
     would specialise dynamic shapes to each size."""
-    if (like.device.type != 'cpu' or torch.is_grad_enabled() or torch.jit.is_tracing()
-            or torch_api.is_exporting() or torch_api.is_compiling()):
+    if like.device.type != 'cpu' or not torch_api.eager_inference():
         return length
     return -(-length // CPU_KEY_MULTIPLE) * CPU_KEY_MULTIPLE
 
